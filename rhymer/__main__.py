@@ -1,0 +1,3 @@
+from rhymer.cli import main
+
+main()

@@ -1,0 +1,223 @@
+"""The `rhymer` command line: corpus, rhymes, train, couplet."""
+
+from __future__ import annotations
+
+import shlex
+import sys
+from enum import Enum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from rhymer.errors import RhymerError
+
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    help="Rhyming couplets in the style of your corpus, written backwards by a character LSTM.",
+)
+corpus_app = typer.Typer(
+    no_args_is_help=True, help="Build a clean corpus from raw lyrics or verse."
+)
+app.add_typer(corpus_app, name="corpus")
+
+console = Console()
+err_console = Console(stderr=True)
+
+
+class Device(str, Enum):
+    auto = "auto"
+    cpu = "cpu"
+    cuda = "cuda"
+    mps = "mps"
+
+
+DEFAULT_MODEL = Path("models/default")
+DEFAULT_CORPUS = Path("corpora/pd_rhyming_couplets.txt")
+
+
+def _argv_command() -> str:
+    return shlex.join(["rhymer", *sys.argv[1:]])
+
+
+@app.command()
+def train(
+    corpus: Annotated[Path, typer.Argument(help="A corpus file (cleaned on the way in).")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Model folder to write.")] = Path(
+        "models/mine"
+    ),
+    layers: Annotated[int | None, typer.Option(min=1, max=8, help="LSTM layers.")] = None,
+    hidden: Annotated[int | None, typer.Option(min=8, max=4096, help="LSTM width.")] = None,
+    embd: Annotated[int, typer.Option(min=4, max=1024, help="Embedding size.")] = 64,
+    seq_len: Annotated[int | None, typer.Option(min=8, max=2000, help="BPTT length.")] = None,
+    batch: Annotated[int, typer.Option(min=1, max=4096, help="Batch size.")] = 64,
+    lr: Annotated[float, typer.Option(min=1e-6, max=1.0, help="Adam learning rate.")] = 2e-3,
+    epochs: Annotated[int | None, typer.Option(min=1, help="Epochs (default 10).")] = None,
+    minutes: Annotated[
+        float | None, typer.Option(min=0.01, help="Train for this many minutes instead.")
+    ] = None,
+    dropout: Annotated[float | None, typer.Option(min=0.0, max=0.9, help="Dropout.")] = None,
+    device: Annotated[Device, typer.Option(help="Where to train.")] = Device.auto,
+    seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
+    resume: Annotated[bool, typer.Option(help="Continue from the folder's checkpoint.")] = False,
+    threads: Annotated[
+        int | None, typer.Option(min=1, max=512, help="CPU threads (default: all cores).")
+    ] = None,
+) -> None:
+    """Train a character LSTM on CORPUS read backwards."""
+    from rhymer.progress import TrainDisplay
+    from rhymer.train import Trainer, TrainSettings, preset_for
+
+    if threads:
+        import torch
+
+        torch.set_num_threads(threads)
+    size = corpus.stat().st_size if corpus.is_file() else 0
+    name, preset = preset_for(size)
+    chosen = {"n_layers": layers, "n_hidden": hidden, "seq_len": seq_len, "dropout": dropout}
+    preset.update({k: v for k, v in chosen.items() if v is not None})
+    settings = TrainSettings(
+        **preset,
+        n_embd=embd,
+        batch_size=batch,
+        lr=lr,
+        epochs=epochs,
+        minutes=minutes,
+        device=device,
+        seed=seed,
+    )
+    trainer = Trainer(corpus, out, settings, command=_argv_command(), resume=resume)
+    s = trainer.settings
+    console.print(
+        f"[bold]rhymer train[/] {corpus} -> {out}  preset [cyan]{name}[/]: "
+        f"{s.n_layers}x{s.n_hidden} LSTM, seq {s.seq_len}, batch {trainer.batch}, "
+        f"dropout {s.dropout}, lr {s.lr}, device {trainer.device}; "
+        f"{len(trainer.train_data):,} train / {len(trainer.held_data):,} held-out chars"
+    )
+    with TrainDisplay(console) as display:
+        result = trainer.run(display.on_step, display.on_eval)
+    if result["interrupted"]:
+        console.print("Stopped: the checkpoint and the best model so far are saved.")
+    console.print(
+        f"Best held-out loss {result['best_bpc']:.3f} bits/char after {result['steps']} steps "
+        f"({result['seconds'] / 60:.1f} min); model in {out}"
+    )
+
+
+class EngineChoice(str, Enum):
+    lstm = "lstm"
+    markov = "markov"
+    both = "both"
+
+
+ModelOpt = Annotated[Path, typer.Option("--model", "-m", help="Model folder.")]
+
+
+@app.command()
+def couplet(
+    seed: Annotated[str | None, typer.Option(help="End word of the first line.")] = None,
+    rhyme: Annotated[str | None, typer.Option(help="End word of the second line.")] = None,
+    model: ModelOpt = DEFAULT_MODEL,
+    engine: Annotated[EngineChoice, typer.Option(help="Which engine writes.")] = EngineChoice.lstm,
+    temperature: Annotated[float, typer.Option(help="Sampling temperature (0, 5].")] = 0.8,
+    candidates: Annotated[
+        int, typer.Option("--candidates", "-k", min=1, max=512, help="Candidates per line.")
+    ] = 16,
+    count: Annotated[int, typer.Option("--count", "-n", min=1, max=1000)] = 1,
+    rng_seed: Annotated[int, typer.Option(help="Same seed, same couplets.")] = 0,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Write rhyming couplets; the first line ends in --seed (or a random corpus word)."""
+    from rhymer.generate import make_couplets
+
+    names = ["lstm", "markov"] if engine is EngineChoice.both else [engine.value]
+    results = make_couplets(
+        model,
+        names,
+        seed=seed,
+        rhyme=rhyme,
+        count=count,
+        k=candidates,
+        temperature=temperature,
+        rng_seed=rng_seed,
+    )
+    if as_json:
+        console.print_json(data=[[c.to_dict() for c in row] for row in results])
+        return
+    for i, row in enumerate(results):
+        if i:
+            console.print()
+        if len(row) == 1:
+            console.print("\n".join(row[0].lines), markup=False, highlight=False)
+            continue
+        table = Table(show_header=True, box=None, padding=(0, 3))
+        for c in row:
+            table.add_column(f"{c.engine} ({c.words[0]} / {c.words[1]})")
+        table.add_row(*["\n".join(c.lines) for c in row])
+        console.print(table, markup=False, highlight=False)
+
+
+@app.command()
+def rhymes(
+    word: Annotated[str, typer.Argument(help="The word to rhyme.")],
+    model: ModelOpt = DEFAULT_MODEL,
+    corpus: Annotated[
+        Path | None, typer.Option(help="Rank by this corpus instead of the model's.")
+    ] = None,
+    limit: Annotated[int, typer.Option(min=1, help="Words per level.")] = 20,
+) -> None:
+    """List rhymes of WORD that the corpus uses, by level, most frequent first."""
+    from rhymer.corpus import read_corpus
+    from rhymer.lexicon import Lexicon
+    from rhymer.rhymes import RhymeIndex, in_cmudict
+
+    lexicon = Lexicon.from_lines(read_corpus(corpus)) if corpus else Lexicon.load(model)
+    index = RhymeIndex(lexicon.counts)
+    found = index.partners(word, limit=limit)
+    if not in_cmudict(word):
+        err_console.print(f"{word!r} is not in CMUdict; rhymes are guessed from its spelling.")
+    if not any(found.values()):
+        close = ", ".join(index.close_words(word)) or "none"
+        raise RhymerError(f"No corpus word rhymes with {word!r}; close corpus words: {close}.")
+    table = Table("level", "words (corpus count)")
+    for level, words in found.items():
+        table.add_row(level, ", ".join(f"{w} ({lexicon.counts.get(w, 0)})" for w in words) or "-")
+    console.print(table)
+
+
+@corpus_app.command("build")
+def corpus_build(
+    inputs: Annotated[list[Path], typer.Argument(help="Files or folders of lyrics or verse.")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Clean corpus file to write.")],
+) -> None:
+    """Clean INPUTs (any encoding, HTML, headers, boilerplate) into one corpus file."""
+    from rhymer.corpus import build_corpus
+
+    stats = build_corpus(inputs, out)
+    table = Table("corpus", str(out))
+    for name, value in stats.rows():
+        table.add_row(name, value)
+    console.print(table)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point: user errors print one sentence and exit non-zero, never a traceback."""
+    try:
+        code = app(args=argv, prog_name="rhymer", standalone_mode=False)
+    except RhymerError as exc:
+        err_console.print(f"[red]rhymer:[/] {exc}", highlight=False, soft_wrap=True)
+        sys.exit(1)
+    except typer.Abort:
+        err_console.print("rhymer: interrupted.")
+        sys.exit(130)
+    except typer.TyperException as exc:  # bad flags and arguments: click's usage message
+        exc.show()  # type: ignore[attr-defined]
+        sys.exit(getattr(exc, "exit_code", 2))
+    except KeyboardInterrupt:
+        err_console.print("rhymer: interrupted.")
+        sys.exit(130)
+    sys.exit(code if isinstance(code, int) else 0)
