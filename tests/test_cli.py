@@ -126,11 +126,8 @@ def test_train_errors(tmp_path: Path, capsys) -> None:
 def test_corpus_build_prints_stats(tmp_path: Path, capsys) -> None:
     raw = tmp_path / "raw"
     raw.mkdir()
-    (raw / "song.txt").write_bytes(
-        "[Chorus]\r\nI\u2019m on the road tonight\r\n\r\n\r\nAnd all my fears take flight\r\n".encode(
-            "utf-16"
-        )
-    )
+    song = "[Chorus]\r\nI\u2019m on the road tonight\r\n\r\n\r\nAnd all my fears take flight\r\n"
+    (raw / "song.txt").write_bytes(song.encode("utf-16"))
     out = tmp_path / "clean.txt"
     code, text, _ = run(["corpus", "build", str(raw), "-o", str(out)], capsys)
     assert code == 0

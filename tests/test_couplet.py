@@ -7,7 +7,7 @@ import pytest
 
 from rhymer.couplet import Couplet, check_word
 from rhymer.errors import RhymerError
-from rhymer.generate import maker_for, make_couplets
+from rhymer.generate import make_couplets, maker_for
 from rhymer.lexicon import Lexicon
 from rhymer.rhymes import is_rhyme
 from rhymer.text import last_word
