@@ -3,16 +3,15 @@ statistics, and the fixed train / held-out split."""
 
 from __future__ import annotations
 
-import contextlib
 import os
 import re
-import tempfile
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from itertools import pairwise
 from pathlib import Path
 
+from rhymer.atomic import atomic_write_text
 from rhymer.clean import clean_bytes, decode
 from rhymer.errors import RhymerError
 from rhymer.text import last_word, words
@@ -238,31 +237,12 @@ def build_corpus(inputs: Iterable[str | Path], out: str | Path) -> CorpusStats:
     if not lines:
         raise RhymerError(f"None of the {len(files)} input files has usable text: {skipped[0]}")
     try:
-        write_atomic(out, "".join(line + "\n" for line in lines))
+        atomic_write_text(out, "".join(line + "\n" for line in lines))
     except OSError as err:
         raise RhymerError(f"Cannot write the corpus to {out} ({err.strerror or err}).") from None
     return replace(
         corpus_stats(lines), files_read=len(files) - len(skipped), skipped=tuple(skipped)
     )
-
-
-def write_atomic(path: Path, text: str) -> None:
-    """Write UTF-8 text so that ``path`` holds either its old content or all of the new:
-    a temporary file in the same folder, flushed and fsynced, then renamed over it."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    mode = path.stat().st_mode & 0o777 if path.exists() else 0o644
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.chmod(tmp, mode)
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
 
 
 def heldout_split(

@@ -15,8 +15,8 @@ from pathlib import Path
 
 import numpy as np
 
+from rhymer.atomic import atomic_write_json
 from rhymer.errors import RhymerError
-from rhymer.store import atomic_write_json
 from rhymer.text import last_word, normalize_line, words
 
 FILENAME = "lexicon.json"

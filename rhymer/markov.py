@@ -17,9 +17,7 @@ import contextlib
 import gc
 import json
 import math
-import os
 import random
-import tempfile
 from collections.abc import Iterator, Sequence
 from functools import cached_property
 from itertools import accumulate, islice
@@ -28,6 +26,7 @@ from pathlib import Path
 import markovify
 from markovify.chain import BEGIN, END
 
+from rhymer.atomic import atomic_write_text
 from rhymer.engine import Line
 from rhymer.errors import RhymerError
 from rhymer.text import last_word, normalize_line, words
@@ -89,28 +88,6 @@ def _chain_from_json(s: str) -> markovify.Chain:
     return chain
 
 
-def _write_atomically(target: Path, text: str) -> None:
-    """Write a temp file beside `target`, fsync it, rename it over `target`, fsync the dir."""
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f"{target.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.chmod(tmp, 0o644)  # mkstemp makes it private; a model is an ordinary file
-        os.replace(tmp, target)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
-    with contextlib.suppress(OSError):  # make the rename itself durable, where supported
-        dir_fd = os.open(target.parent, os.O_RDONLY)
-        try:
-            os.fsync(dir_fd)
-        finally:
-            os.close(dir_fd)
-
-
 def _request_key(word: str) -> str | None:
     """The word a line must end in, as `last_word` reads it; None unless `word` is one word."""
     if not isinstance(word, str) or len(words(word)) != 1:
@@ -166,7 +143,7 @@ class MarkovEngine:
         target = Path(model_dir) / MODEL_FILE
         try:
             target.parent.mkdir(parents=True, exist_ok=True)
-            _write_atomically(target, self.to_json())
+            atomic_write_text(target, self.to_json())
         except OSError as exc:
             raise RhymerError(f"Cannot write the Markov model {target} ({exc}).") from None
         return target

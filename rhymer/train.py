@@ -21,11 +21,12 @@ from typing import Any
 import torch
 from torch import nn
 
+from rhymer.atomic import atomic_write_json
 from rhymer.corpus import heldout_split, read_corpus
 from rhymer.errors import RhymerError
 from rhymer.lexicon import Lexicon
 from rhymer.model import CharLSTM, ModelConfig, Vocab
-from rhymer.store import CONFIG, atomic_write_json, load_tensors, save_model, save_tensors
+from rhymer.store import CONFIG, load_tensors, save_model, save_tensors
 
 CHECKPOINT = "checkpoint.safetensors"
 CHECKPOINT_META = "checkpoint.json"
