@@ -36,6 +36,12 @@ class Device(str, Enum):
     mps = "mps"
 
 
+class TrainEngine(str, Enum):
+    lstm = "lstm"
+    markov = "markov"
+    both = "both"
+
+
 DEFAULT_MODEL = Path("models/default")
 DEFAULT_CORPUS = Path("corpora/pd_rhyming_couplets.txt")
 
@@ -64,6 +70,10 @@ def train(
     device: Annotated[Device, typer.Option(help="Where to train.")] = Device.auto,
     seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
     resume: Annotated[bool, typer.Option(help="Continue from the folder's checkpoint.")] = False,
+    engine: Annotated[
+        TrainEngine, typer.Option(help="Train the LSTM, the Markov baseline, or both.")
+    ] = TrainEngine.both,
+    state_size: Annotated[int, typer.Option(min=1, max=6, help="Markov state size.")] = 2,
     threads: Annotated[
         int | None, typer.Option(min=1, max=512, help="CPU threads (default: all cores).")
     ] = None,
@@ -72,6 +82,19 @@ def train(
     from rhymer.progress import TrainDisplay
     from rhymer.train import Trainer, TrainSettings, preset_for
 
+    if engine is not TrainEngine.lstm:
+        import time
+
+        from rhymer.markov import train_markov
+
+        start = time.perf_counter()
+        train_markov(corpus, out, state_size)
+        console.print(
+            f"Markov chain (state size {state_size}) trained in "
+            f"{time.perf_counter() - start:.1f} s -> {out / 'markov.json'}"
+        )
+        if engine is TrainEngine.markov:
+            return
     if threads:
         import torch
 
@@ -202,6 +225,50 @@ def corpus_build(
     for name, value in stats.rows():
         table.add_row(name, value)
     console.print(table)
+
+
+@app.command()
+def compare(
+    model: ModelOpt = DEFAULT_MODEL,
+    n: Annotated[int, typer.Option("--n", min=1, max=100_000, help="Rhyme pairs.")] = 200,
+    seeds: Annotated[Path | None, typer.Option(help="File of seed words, one per line.")] = None,
+    corpus: Annotated[Path | None, typer.Option(help="The model's corpus, if moved.")] = None,
+    rng_seed: Annotated[int, typer.Option(help="Same seed, same comparison.")] = 0,
+    candidates: Annotated[int, typer.Option("--candidates", "-k", min=1, max=512)] = 16,
+    temperature: Annotated[float, typer.Option(help="Sampling temperature (0, 5].")] = 0.8,
+    json_out: Annotated[
+        Path | None, typer.Option("--json", help="Write every number here.")
+    ] = None,
+) -> None:
+    """Score the LSTM, the Markov chain and held-out human couplets on the same rhyme pairs."""
+    from rich.progress import Progress
+
+    from rhymer.atomic import atomic_write_json
+    from rhymer.compare import run_compare
+
+    seed_words = None
+    if seeds is not None:
+        if not seeds.is_file():
+            raise RhymerError(f"Seed file {seeds} does not exist.")
+        seed_words = [w for w in seeds.read_text(errors="replace").split() if w.strip()]
+        if not seed_words:
+            raise RhymerError(f"Seed file {seeds} has no words.")
+    with Progress(console=err_console, transient=True) as progress:
+        task = progress.add_task("couplets", total=None)
+        result = run_compare(
+            model,
+            n=n,
+            seeds=seed_words,
+            rng_seed=rng_seed,
+            corpus=corpus,
+            k=candidates,
+            temperature=temperature,
+            on_progress=lambda done, total: progress.update(task, completed=done, total=total),
+        )
+    console.print(result.table())
+    if json_out is not None:
+        atomic_write_json(json_out, result.to_dict())
+        console.print(f"Every number is in {json_out}")
 
 
 def main(argv: list[str] | None = None) -> None:

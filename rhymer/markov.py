@@ -268,3 +268,33 @@ class MarkovEngine:
 def load(model_dir: Path) -> MarkovEngine:
     """Shorthand for `MarkovEngine.load`."""
     return MarkovEngine.load(model_dir)
+
+
+def train_markov(corpus: Path, out_dir: Path, state_size: int = 2) -> MarkovEngine:
+    """Train the chain on the corpus's training split and save it into a model folder.
+
+    A folder with no LSTM yet also gets the corpus lexicon and a small config.json, so the
+    couplet maker and `rhymer compare` can use the chain on its own.
+    """
+    import hashlib
+
+    from rhymer.atomic import atomic_write_json
+    from rhymer.corpus import heldout_split, read_corpus
+    from rhymer.lexicon import FILENAME, Lexicon
+
+    lines = read_corpus(corpus)
+    engine = MarkovEngine.train(heldout_split(lines)[0], state_size=state_size)
+    out_dir = Path(out_dir)
+    engine.save(out_dir)
+    if not (out_dir / FILENAME).is_file():
+        Lexicon.from_lines(lines).save(out_dir)
+    if not (out_dir / "config.json").is_file():
+        atomic_write_json(
+            out_dir / "config.json",
+            {
+                "corpus": Path(corpus).name,
+                "corpus_path": str(corpus),
+                "corpus_sha256": hashlib.sha256(Path(corpus).read_bytes()).hexdigest(),
+            },
+        )
+    return engine

@@ -274,13 +274,22 @@ def rhyme_level(a: str, b: str) -> str | None:
 def is_rhyme(a: str, b: str) -> bool:
     """Whether two different CMUdict words share a rhyming part (no guessing).
 
+    Old elided spellings count as the CMUdict word they spell (crown'd is crowned).
+
     >>> is_rhyme("night", "light"), is_rhyme("time", "line"), is_rhyme("gettin", "sittin")
     (True, False, False)
+    >>> is_rhyme("crown'd", "around")
+    True
     """
     if _same_word(a, b):
         return False
-    parts_a = {rhyming_part(p) for p in _cmu_phones(a)} - {""}
-    return any(rhyming_part(p) in parts_a for p in _cmu_phones(b))
+    parts_a = {rhyming_part(p) for p in _strict_phones(a)} - {""}
+    return any(rhyming_part(p) in parts_a for p in _strict_phones(b))
+
+
+def _strict_phones(word: str) -> list[str]:
+    """CMUdict phones of the word as written, or of its modern spelling; never a guess."""
+    return _cmu_phones(word) or _respelled(_clean(word))
 
 
 def syllables(word: str) -> int:

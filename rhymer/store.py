@@ -62,7 +62,7 @@ def read_config(model_dir: Path) -> dict[str, Any]:
         config = json.loads(path.read_text(encoding="utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise RhymerError(f"{path} is not valid JSON (truncated or damaged?).") from exc
-    if not isinstance(config, dict) or not isinstance(config.get("model"), dict):
+    if not isinstance(config, dict):
         raise RhymerError(f"{path} is not a rhymer model config.")
     return config
 
@@ -71,6 +71,10 @@ def load_model(model_dir: Path) -> tuple[CharLSTM, dict[str, Any]]:
     """Load a model folder for inference on the CPU; never unpickles anything."""
     model_dir = Path(model_dir)
     config = read_config(model_dir)
+    if not isinstance(config.get("model"), dict):
+        raise RhymerError(
+            f"{model_dir} holds no LSTM; train one with `rhymer train --engine lstm`."
+        )
     if config.get("reversed") is not True:
         raise RhymerError(
             f"{model_dir} was not trained on a reversed corpus; rhymer cannot use it."

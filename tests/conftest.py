@@ -37,3 +37,16 @@ def tiny_model(small_corpus: Path, tmp_path_factory: pytest.TempPathFactory) -> 
     )
     Trainer(small_corpus, out, settings, command="pytest").run()
     return out
+
+
+@pytest.fixture(scope="session")
+def tiny_model_both(tiny_model: Path, small_corpus: Path, tmp_path_factory) -> Path:
+    """The tiny LSTM plus a Markov chain trained on the same corpus, in one folder."""
+    import shutil
+
+    from rhymer.markov import train_markov
+
+    out = tmp_path_factory.mktemp("models") / "both"
+    shutil.copytree(tiny_model, out)
+    train_markov(small_corpus, out)
+    return out
