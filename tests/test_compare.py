@@ -21,7 +21,8 @@ def test_score_on_hand_made_couplets() -> None:
     assert m["success"].value == 0.5  # 2 couplets out of 4 attempts
     assert m["end_rhyme"].value == 0.5  # cat/mat rhymes, mat/ran does not
     assert m["copied"].value == 0.25  # one of four lines is a corpus line
-    assert m["longest_shared_run"].value == pytest.approx((1 + 1 + 6 + 2) / 4)  # cat, a, all six, "a dog"
+    # longest shared runs: "cat", "a", all six words, "a dog"
+    assert m["longest_shared_run"].value == pytest.approx((1 + 1 + 6 + 2) / 4)
     assert m["end_rhyme"].lo <= m["end_rhyme"].value <= m["end_rhyme"].hi
 
 

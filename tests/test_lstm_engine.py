@@ -49,3 +49,9 @@ def test_temperature_changes_lines(engine: LSTMEngine) -> None:
     cold = engine.lines_ending_in(["love"], 16, temperature=0.2, seed=2)[0]
     hot = engine.lines_ending_in(["love"], 16, temperature=1.5, seed=2)[0]
     assert len(cold) < len(hot)  # a cold model repeats itself, so fewer distinct lines
+
+
+def test_lines_cut_by_the_length_cap_are_dropped(tiny_model: Path) -> None:
+    engine = LSTMEngine.load(tiny_model)
+    engine.max_len = 3  # no real line ends within 3 characters after the word
+    assert engine.lines_ending_in(["night"], 16, seed=0) == [[]]
