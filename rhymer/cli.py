@@ -271,6 +271,26 @@ def compare(
         console.print(f"Every number is in {json_out}")
 
 
+@app.command()
+def tui(model: ModelOpt = DEFAULT_MODEL) -> None:
+    """Open the terminal app: Rhyme, Train and Compare screens."""
+    from tui.app import run
+
+    run(model)
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(min=1, max=65535, help="Port to listen on.")] = 8000,
+    model: ModelOpt = DEFAULT_MODEL,
+) -> None:
+    """Serve the same app to a web browser (textual-serve)."""
+    from tui.serve import serve as serve_app
+
+    serve_app(host, port, model)
+
+
 def main(argv: list[str] | None = None) -> None:
     """Entry point: user errors print one sentence and exit non-zero, never a traceback."""
     try:

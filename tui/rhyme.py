@@ -87,7 +87,9 @@ class Entry(ListItem):
 
     def set_favourite(self, favourite: bool) -> None:
         self.favourite = favourite
-        for static, (title, lines) in zip(self.query(".couplet").results(Static), self.parts):
+        for static, (title, lines) in zip(
+            self.query(".couplet").results(Static), self.parts, strict=False
+        ):
             static.update(self._render(title, lines))
 
 
@@ -143,11 +145,21 @@ class RhymeScreen(Screen[None]):
                 yield RadioButton("Markov", id="engine-markov")
                 yield RadioButton("Both", id="engine-both")
             yield Label("temperature", classes="field")
-            yield Input("0.8", id="temperature", type="number", compact=True,
-                        validators=[Number(minimum=0.01, maximum=5.0)])
+            yield Input(
+                "0.8",
+                id="temperature",
+                type="number",
+                compact=True,
+                validators=[Number(minimum=0.01, maximum=5.0)],
+            )
             yield Label("candidates", classes="field")
-            yield Input("16", id="candidates", type="integer", compact=True,
-                        validators=[Integer(minimum=1, maximum=512)])
+            yield Input(
+                "16",
+                id="candidates",
+                type="integer",
+                compact=True,
+                validators=[Integer(minimum=1, maximum=512)],
+            )
         with Horizontal(classes="row"):
             yield Label("model", classes="field")
             yield Select([], id="model", prompt="no model", compact=True)
