@@ -1,3 +1,3 @@
-from rhymer.cli import main
+from rhymer.cli import entry
 
-main()
+entry()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shlex
 import sys
 from enum import Enum
@@ -13,6 +14,7 @@ from rich.console import Console
 from rich.table import Table
 
 from rhymer.errors import RhymerError
+from rhymer.paths import default_model_dir
 
 app = typer.Typer(
     add_completion=False,
@@ -42,8 +44,7 @@ class TrainEngine(str, Enum):
     both = "both"
 
 
-DEFAULT_MODEL = Path("models/default")
-DEFAULT_CORPUS = Path("corpora/pd_rhyming_couplets.txt")
+DEFAULT_MODEL = default_model_dir()
 
 
 def _argv_command() -> str:
@@ -308,3 +309,19 @@ def main(argv: list[str] | None = None) -> None:
         err_console.print("rhymer: interrupted.")
         sys.exit(130)
     sys.exit(code if isinstance(code, int) else 0)
+
+
+def entry() -> None:
+    """The console script: run, flush, and skip the interpreter's slow teardown.
+
+    Freeing torch and the loaded lexicon at exit takes over a second on a small machine, and
+    everything rhymer writes is already flushed and renamed into place by then.
+    """
+    try:
+        main()
+        code = 0
+    except SystemExit as exc:
+        code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)

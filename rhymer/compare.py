@@ -21,6 +21,7 @@ from rhymer import metrics
 from rhymer.corpus import heldout_split, read_corpus
 from rhymer.errors import RhymerError
 from rhymer.generate import maker_for
+from rhymer.paths import default_corpus
 from rhymer.store import read_config
 from rhymer.text import last_word
 
@@ -140,6 +141,7 @@ def resolve_corpus(model_dir: Path, corpus: Path | None) -> Path:
         if config.get("corpus"):
             options += [Path("corpora") / config["corpus"]]
             options += [Path(model_dir).resolve().parent.parent / "corpora" / config["corpus"]]
+            options += [default_corpus().parent / config["corpus"]]
         found = [p for p in options if p.is_file()]
         if not found:
             raise RhymerError(f"Cannot find the corpus of {model_dir}; pass it with --corpus.")

@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import random
 import zlib
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 
 from rhymer.engine import Engine, Line
 from rhymer.errors import RhymerError
 from rhymer.lexicon import Lexicon
-from rhymer.rhymes import RhymeIndex, is_rhyme, line_syllables, rhyme_level
+from rhymer.rhymes import RhymeIndex, line_syllables, rhyme_level
 from rhymer.text import last_word
 
 MAX_TEMPERATURE = 5.0
@@ -52,9 +53,9 @@ def check_word(word: str, lexicon: Lexicon, what: str = "seed word") -> str:
     return w
 
 
-def pair_score(a: Line, b: Line) -> float:
+def pair_score(a: Line, b: Line, count: Callable[[str], int] = line_syllables) -> float:
     """Model fluency of both lines, less a penalty for unequal syllable counts."""
-    sa, sb = line_syllables(a.text), line_syllables(b.text)
+    sa, sb = count(a.text), count(b.text)
     imbalance = abs(sa - sb) / max(1, sa, sb)
     return a.score + b.score - BALANCE_WEIGHT * imbalance
 
@@ -65,7 +66,7 @@ class CoupletMaker:
     def __init__(self, engine: Engine, lexicon: Lexicon, index: RhymeIndex | None = None) -> None:
         self.engine = engine
         self.lexicon = lexicon
-        self.index = index or RhymeIndex(lexicon.counts)
+        self.index = index or lexicon.rhyme_index()
         self._rhymable: list[str] | None = None
 
     def partners(self, seed: str) -> list[tuple[str, str]]:
@@ -80,7 +81,7 @@ class CoupletMaker:
         for level in ("perfect", "multi", "slant"):
             words = sorted((w for w in found.get(level, []) if ends.get(w)), key=lambda w: -ends[w])
             if level == "perfect":
-                words.sort(key=lambda w: not is_rhyme(seed, w))
+                words.sort(key=lambda w: not self.index.is_rhyme(seed, w))
             out.extend((w, level) for w in words)
         return out
 
@@ -92,7 +93,7 @@ class CoupletMaker:
         weights = [self.lexicon.end_counts[w] ** 0.5 for w in self._rhymable]
         for _ in range(200):
             word = rng.choices(self._rhymable, weights=weights)[0]
-            if any(is_rhyme(word, p) for p, _ in self.partners(word)[:3]):
+            if any(self.index.is_rhyme(word, p) for p, _ in self.partners(word)[:3]):
                 return word
         raise RhymerError("The corpus has too few line-end words that rhyme to pick a seed.")
 
@@ -157,5 +158,6 @@ class CoupletMaker:
         ok2 = [
             ln for ln in second if last_word(ln.text) == w2 and not self.lexicon.is_copy(ln.text)
         ]
-        pairs = [(a, b, pair_score(a, b)) for a in ok1 for b in ok2]
+        count = self.index.line_syllables
+        pairs = [(a, b, pair_score(a, b, count)) for a in ok1 for b in ok2]
         return max(pairs, key=lambda p: p[2]) if pairs else None

@@ -16,13 +16,15 @@ from rhymer.store import read_config
 def maker_for(model_dir: Path, engine: str) -> CoupletMaker:
     """A CoupletMaker for one engine of a model folder (cached per process)."""
     read_config(model_dir)  # the clearest error first when the folder is not a model
-    lexicon = Lexicon.load(model_dir)
-    return CoupletMaker(load_engine(engine, model_dir), lexicon, _index(model_dir))
+    lexicon, index = _lexicon(model_dir)
+    return CoupletMaker(load_engine(engine, model_dir), lexicon, index)
 
 
 @lru_cache(maxsize=8)
-def _index(model_dir: Path) -> RhymeIndex:
-    return RhymeIndex(Lexicon.load(model_dir).counts)
+def _lexicon(model_dir: Path) -> tuple[Lexicon, RhymeIndex]:
+    """The corpus lexicon and rhyme index of a model folder, shared by its engines."""
+    lexicon = Lexicon.load(model_dir)
+    return lexicon, lexicon.rhyme_index()
 
 
 def make_couplets(

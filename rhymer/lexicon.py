@@ -15,8 +15,9 @@ from pathlib import Path
 
 import numpy as np
 
-from rhymer.atomic import atomic_write_json
+from rhymer.atomic import atomic_write_text
 from rhymer.errors import RhymerError
+from rhymer.rhymes import RhymeIndex
 from rhymer.text import last_word, normalize_line, words
 
 FILENAME = "lexicon.json"
@@ -36,6 +37,7 @@ class Lexicon:
     end_counts: dict[str, int]
     chars: str
     hashes: np.ndarray  # sorted int64
+    rhymes: dict | None = None  # RhymeIndex.to_dict() of the corpus words, if stored
 
     @classmethod
     def from_lines(cls, lines: list[str]) -> Lexicon:
@@ -48,7 +50,15 @@ class Lexicon:
                 ends[end] += 1
         hashes = np.unique(np.array([line_hash(ln) for ln in lines], dtype=np.int64))
         chars = "".join(sorted(set("".join(lines))))
-        return cls(dict(counts.most_common()), dict(ends.most_common()), chars, hashes)
+        counts_dict = dict(counts.most_common())
+        index = RhymeIndex(counts_dict).to_dict()
+        return cls(counts_dict, dict(ends.most_common()), chars, hashes, index)
+
+    def rhyme_index(self) -> RhymeIndex:
+        """The corpus's rhyme index, from the stored keys when there are some."""
+        if self.rhymes is not None:
+            return RhymeIndex.from_dict(self.rhymes, self.counts)
+        return RhymeIndex(self.counts)
 
     def is_copy(self, line: str) -> bool:
         """True if the line, normalised, is a line of the corpus."""
@@ -58,15 +68,14 @@ class Lexicon:
 
     def save(self, model_dir: Path) -> None:
         blob = base64.b64encode(self.hashes.astype("<i8").tobytes()).decode()
-        atomic_write_json(
-            Path(model_dir) / FILENAME,
-            {
-                "chars": self.chars,
-                "counts": self.counts,
-                "end_counts": self.end_counts,
-                "line_hashes": blob,
-            },
-        )
+        data = {
+            "chars": self.chars,
+            "counts": self.counts,
+            "end_counts": self.end_counts,
+            "line_hashes": blob,
+            "rhymes": self.rhymes,
+        }
+        atomic_write_text(Path(model_dir) / FILENAME, json.dumps(data, separators=(",", ":")))
 
     @classmethod
     def load(cls, model_dir: Path) -> Lexicon:
@@ -81,6 +90,7 @@ class Lexicon:
                 dict(raw["end_counts"]),
                 str(raw["chars"]),
                 np.sort(hashes.astype(np.int64)),
+                raw.get("rhymes"),
             )
         except (ValueError, KeyError, TypeError, UnicodeDecodeError) as exc:
             raise RhymerError(f"{path} is damaged (truncated or edited?).") from exc

@@ -299,14 +299,18 @@ def syllables(word: str) -> int:
     (4, 3, 1, 0)
     """
     found = _phones(_clean(word))
-    letters = _letters(word)
     if found:
-        count = pronouncing.syllable_count(found[0])
-    elif letters:
-        count = len(_VOWEL_GROUPS.findall(letters)) - (letters.endswith("e") and len(letters) > 2)
-    else:
+        return max(1, pronouncing.syllable_count(found[0])) if _letters(word) else 0
+    return _spelled_syllables(word)
+
+
+def _spelled_syllables(word: str) -> int:
+    """Syllables counted from spelling alone: vowel groups, less a silent final e."""
+    letters = _letters(word)
+    if not letters:
         return sum(c.isdigit() for c in word)  # "2" or "99": a syllable a digit, roughly
-    return max(1, count) if letters else count
+    count = len(_VOWEL_GROUPS.findall(letters)) - (letters.endswith("e") and len(letters) > 2)
+    return max(1, count)
 
 
 def line_syllables(line: str) -> int:
@@ -328,6 +332,8 @@ class RhymeIndex:
     {'perfect': ['felon'], 'multi': ['heaven'], 'slant': []}
     >>> index.close_words("lemmon")
     ['lemon']
+    >>> RhymeIndex.from_dict(index.to_dict(), index.counts).partners("melon", limit=1)["perfect"]
+    ['felon']
     """
 
     def __init__(self, counts: Mapping[str, int]) -> None:
@@ -337,23 +343,77 @@ class RhymeIndex:
         merged.pop("", None)
         self.counts = dict(merged)
         self.words = sorted(merged, key=lambda w: (-merged[w], w))  # rank order
-        self._by_key = tuple(defaultdict(set) for _ in LEVELS)
-        self._spellings: dict[str, set[int]] = defaultdict(set)
+        # Per level, key -> ranks of the words with that key (keys are space-joined phones).
+        self._by_key: tuple[dict[str, list[int]], ...] = tuple({} for _ in LEVELS)
+        # Per word: its keys per level, its strict rhyming parts and its syllable count.
+        self._facts: dict[str, list] = {}
         for rank, word in enumerate(self.words):
-            self._spellings[_letters(word) or word].add(rank)
-            for table, keys in zip(self._by_key, _word_keys(word), strict=True):
+            facts = self._facts[word] = self._compute_facts(word)
+            for table, keys in zip(self._by_key, facts[:3], strict=True):
                 for key in keys:
-                    table[key].add(rank)
+                    table.setdefault(key, []).append(rank)
+
+    @staticmethod
+    def _compute_facts(word: str) -> list:
+        perfect, multi, slant = _word_keys(word)
+        strict = {rhyming_part(p) for p in _strict_phones(word)} - {""}
+        return [
+            sorted(perfect),
+            sorted(" ".join(k) for k in multi),
+            sorted(" ".join(k) for k in slant),
+            sorted(strict),
+            syllables(word),
+        ]
+
+    def to_dict(self) -> dict:
+        """Everything the index knows, as JSON-ready data for `from_dict`.
+
+        Stored beside a model, it spares the couplet command loading CMUdict at all.
+        """
+        return {
+            "words": self.words,
+            "tables": list(self._by_key),
+            "facts": self._facts,
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping, counts: Mapping[str, int]) -> RhymeIndex:
+        """Rebuild an index of `counts` from `to_dict` output, without sounding out a word."""
+        index = cls.__new__(cls)
+        index.counts = dict(counts)
+        index.words = list(data["words"])
+        index._by_key = tuple(dict(t) for t in data["tables"])
+        index._facts = dict(data["facts"])
+        return index
+
+    def _word_facts(self, word: str) -> list:
+        word = _clean(word)
+        return self._facts.get(word) or self._compute_facts(word)
+
+    def line_syllables(self, line: str) -> int:
+        """`line_syllables(line)`: corpus words from stored counts, others from their spelling."""
+        return sum(
+            self._facts[w][4] if w in self._facts else _spelled_syllables(w) for w in words(line)
+        )
+
+    def is_rhyme(self, a: str, b: str) -> bool:
+        """`is_rhyme(a, b)`, answered from stored facts for corpus words."""
+        if _same_word(a, b):
+            return False
+        return bool(set(self._word_facts(a)[3]) & set(self._word_facts(b)[3]))
 
     def partners(self, word: str, limit: int | None = None) -> dict[str, list[str]]:
         """Corpus words rhyming with ``word``, {level: words, most used first}, each word
         at its best level only."""
         word = _clean(word)
-        taken = set(self._spellings.get(_letters(word) or word, ()))
+        spelled = _letters(word) or word
+        facts = self._word_facts(word)
+        taken: set[int] = set()
         found = {}
-        for level, table, keys in zip(LEVELS, self._by_key, _word_keys(word), strict=True):
+        for level, table, keys in zip(LEVELS, self._by_key, facts[:3], strict=True):
             ranks = set().union(*(table.get(k, ()) for k in keys)) - taken
             taken |= ranks
+            ranks = {r for r in ranks if (_letters(self.words[r]) or self.words[r]) != spelled}
             best = sorted(ranks) if limit is None else heapq.nsmallest(max(0, limit), ranks)
             found[level] = [self.words[r] for r in best]
         return found
