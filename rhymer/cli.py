@@ -111,7 +111,7 @@ def train(
         lr=lr,
         epochs=epochs,
         minutes=minutes,
-        device=device,
+        device=device.value,
         seed=seed,
     )
     trainer = Trainer(corpus, out, settings, command=_argv_command(), resume=resume)

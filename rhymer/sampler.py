@@ -1,8 +1,11 @@
 """Batched, step-by-step sampling from a CharLSTM with a hand-written LSTM cell.
 
-Sampling runs one character at a time, where nn.LSTM's per-call overhead dominates on a CPU,
-so the weights are copied into plain matrices once and the first layer's input projection is
-folded into the embedding (one row lookup per step instead of a matmul).
+Sampling runs one character at a time, where nn.LSTM's per-call overhead (and, with oneDNN on,
+its per-call set-up) dominates on a CPU, so the weights are copied into plain matrices once and
+the first layer's input projection is folded into the embedding (one row lookup per step
+instead of a matmul). The matmuls are then most of the time, so the loops below do as few
+other tensor ops per character as they can: priming shares common prefixes, sampling draws one
+uniform number per row, and rows that have ended their line drop out of the batch.
 """
 
 from __future__ import annotations
@@ -49,7 +52,7 @@ class Sampler:
         """Feed one token per row; return next-token logits and the new state."""
         hs, cs = state
         new_h, new_c = [], []
-        x = None
+        x = hs[0]
         hidden = self.n_hidden
         for i in range(self.n_layers):
             if i == 0:
@@ -58,7 +61,7 @@ class Sampler:
                 gates = torch.addmm(self.bias[i], x, self.w_ih[i]).addmm_(hs[i], self.w_hh[i])
             sig = torch.sigmoid(gates)
             g = torch.tanh(gates[:, 2 * hidden : 3 * hidden])
-            c = sig[:, hidden : 2 * hidden] * cs[i] + sig[:, :hidden] * g
+            c = torch.addcmul(sig[:, hidden : 2 * hidden] * cs[i], sig[:, :hidden], g)
             x = sig[:, 3 * hidden :] * torch.tanh(c)
             new_h.append(x)
             new_c.append(c)
@@ -68,29 +71,54 @@ class Sampler:
     def prime(self, seqs: list[list[int]]) -> tuple[torch.Tensor, State, torch.Tensor]:
         """Feed each sequence whole; return (logits after it, state, log-prob of seq[1:]).
 
-        Sequences may differ in length; each row's state stops at its own last token.
+        Sequences may differ in length. A prefix that several sequences share (the line break,
+        the punctuation, most of a word's casings) is run once: the sequences are laid out as a
+        trie and each depth of it is one batched step.
         """
-        n = len(seqs)
+        if not seqs or any(not s for s in seqs):
+            raise ValueError("prime needs at least one sequence and no empty ones")
         width = max(len(s) for s in seqs)
-        ids = torch.zeros(n, width, dtype=torch.long)
-        for r, s in enumerate(seqs):
-            ids[r, : len(s)] = torch.tensor(s, dtype=torch.long)
-        lengths = torch.tensor([len(s) for s in seqs])
-        state = self.zero_state(n)
-        logits = torch.zeros(n, self.vocab_size)
-        logprob = torch.zeros(n)
-        for t in range(width):
-            step_logits, new_state = self.step(ids[:, t], state)
-            live = (t < lengths).unsqueeze(1)
-            if t + 1 < width:
-                lp = torch.log_softmax(step_logits, dim=1).gather(1, ids[:, t + 1 : t + 2])
-                logprob += torch.where(t + 1 < lengths, lp.squeeze(1), 0.0)
-            state = (
-                [torch.where(live, a, b) for a, b in zip(new_state[0], state[0], strict=True)],
-                [torch.where(live, a, b) for a, b in zip(new_state[1], state[1], strict=True)],
-            )
-            logits = torch.where(live, step_logits, logits)
-        return logits, state, logprob
+        index: list[dict[tuple[int, ...], int]] = [{} for _ in range(width)]
+        parent: list[list[int]] = [[] for _ in range(width)]
+        token: list[list[int]] = [[] for _ in range(width)]
+        leaf: list[tuple[int, int]] = []  # (depth, node) where each sequence ends
+        for s in seqs:
+            node = -1
+            for d in range(len(s)):
+                key = tuple(s[: d + 1])
+                found = index[d].get(key)
+                if found is None:
+                    found = index[d][key] = len(token[d])
+                    token[d].append(s[d])
+                    parent[d].append(node)
+                node = found
+            leaf.append((len(s) - 1, node))
+
+        levels: list[tuple[torch.Tensor, State, torch.Tensor]] = []
+        state = self.zero_state(len(token[0]))
+        lp = torch.zeros(len(token[0]))
+        lsm = torch.empty(0)
+        for d in range(width):
+            tok = torch.tensor(token[d], dtype=torch.long)
+            if d > 0:
+                par = torch.tensor(parent[d], dtype=torch.long)
+                hs, cs = levels[-1][1]
+                state = ([h[par] for h in hs], [c[par] for c in cs])
+                lp = levels[-1][2][par] + lsm[par, tok]
+            logits, state = self.step(tok, state)
+            lsm = torch.log_softmax(logits, dim=1)
+            levels.append((logits, state, lp))
+
+        # Gather every sequence's end node out of all levels at once.
+        offsets = [0]
+        for d in range(width):
+            offsets.append(offsets[-1] + len(token[d]))
+        pick = torch.tensor([offsets[d] + node for d, node in leaf], dtype=torch.long)
+        logits = torch.cat([lv[0] for lv in levels])[pick]
+        hs = [torch.cat([lv[1][0][i] for lv in levels])[pick] for i in range(self.n_layers)]
+        cs = [torch.cat([lv[1][1][i] for lv in levels])[pick] for i in range(self.n_layers)]
+        logprob = torch.cat([lv[2] for lv in levels])[pick]
+        return logits, (hs, cs), logprob
 
     @torch.inference_mode()
     def continue_lines(
@@ -108,6 +136,8 @@ class Sampler:
 
         `first_banned` (a bool mask over the vocabulary) forbids tokens at the first step only,
         which is how a rhyme word is kept whole: no letter may follow its reversed spelling.
+        The unknown-character token is never sampled. Rows leave the batch as soon as they end
+        their line, and the loop stops when every row has.
         """
         n = logits.shape[0]
         out = torch.zeros(n, max_len, dtype=torch.long)
@@ -115,24 +145,39 @@ class Sampler:
         length = torch.full((n,), max_len, dtype=torch.long)
         ended = torch.zeros(n, dtype=torch.bool)
         rows = torch.arange(n)  # which original rows are still sampling
-        banned = torch.zeros(self.vocab_size, dtype=torch.bool)
-        banned[UNK] = True
+        live_lp = torch.zeros(n)  # log-prob so far of the rows still sampling
+        inv_t = 1.0 / temperature
+        top = self.vocab_size - 2  # the last index of the vocabulary without UNK
+        first = None if first_banned is None else first_banned[UNK + 1 :]
         for t in range(max_len):
-            mask = banned if t > 0 or first_banned is None else banned | first_banned
-            scaled = (logits / temperature).masked_fill(mask, float("-inf"))
-            tok = torch.multinomial(torch.softmax(scaled, dim=1), 1, generator=generator)
-            logprob[rows] += torch.log_softmax(logits, dim=1).gather(1, tok).squeeze(1)
+            lsm = torch.log_softmax(logits, dim=1)
+            scaled = lsm[:, UNK + 1 :]  # UNK is token 0: leaving its column out bans it
+            if inv_t != 1.0:
+                scaled = scaled * inv_t
+            if t == 0 and first is not None:
+                scaled = scaled.masked_fill(first, float("-inf"))
+            # Inverse-CDF sampling: one uniform number per row instead of one per token.
+            cdf = torch.softmax(scaled, dim=1).cumsum_(dim=1)
+            u = torch.rand(len(rows), 1, generator=generator).mul_(cdf[:, -1:])
+            tok = torch.searchsorted(cdf, u, right=True).clamp_(max=top).add_(UNK + 1)
+            live_lp += lsm.gather(1, tok).squeeze(1)
             tok = tok.squeeze(1)
             out[rows, t] = tok
             done = tok == newline
             if done.any():
-                length[rows[done]] = t
-                ended[rows[done]] = True
+                finished = rows[done]
+                length[finished] = t
+                ended[finished] = True
+                logprob[finished] = live_lp[done]
                 keep = ~done
                 if not keep.any():
                     break
-                rows, tok = rows[keep], tok[keep]
+                rows, tok, live_lp = rows[keep], tok[keep], live_lp[keep]
                 state = ([h[keep] for h in state[0]], [c[keep] for c in state[1]])
-            logits, state = self.step(tok, state)
-        tokens = [out[r, : int(length[r])].tolist() for r in range(n)]
+            if t + 1 < max_len:
+                logits, state = self.step(tok, state)
+        else:
+            logprob[rows] = live_lp  # rows that hit the cap keep what they scored so far
+        lengths = length.tolist()
+        tokens = [r[:k] for r, k in zip(out.tolist(), lengths, strict=True)]
         return Sampled(tokens=tokens, logprob=logprob, ended=ended)

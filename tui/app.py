@@ -27,9 +27,9 @@ class RhymerApp(App[None]):
     MODES = {"rhyme": RhymeScreen, "train": TrainScreen, "compare": CompareScreen}
     DEFAULT_MODE = "rhyme"
     BINDINGS = [
-        Binding("1", "switch_mode('rhyme')", "Rhyme screen"),
-        Binding("2", "switch_mode('train')", "Train screen"),
-        Binding("3", "switch_mode('compare')", "Compare screen"),
+        Binding("1", "switch_mode('rhyme')", "Rhyme screen", show=False),
+        Binding("2", "switch_mode('train')", "Train screen", show=False),
+        Binding("3", "switch_mode('compare')", "Compare screen", show=False),
         Binding("question_mark", "toggle_keys", "Keys", key_display="?"),
     ]
 

@@ -111,4 +111,5 @@ def model_facts(model_dir: Path | None) -> str:
 
 def nav_tabs(active: str) -> ComposeResult:
     """The row of screen tabs at the top of every screen."""
-    yield Tabs(*(Tab(label, id=f"nav-{mode}") for mode, label in SCREENS), active=f"nav-{active}")
+    tabs = [Tab(f"{i} {label}", id=f"nav-{mode}") for i, (mode, label) in enumerate(SCREENS, 1)]
+    yield Tabs(*tabs, active=f"nav-{active}")

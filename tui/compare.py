@@ -71,6 +71,8 @@ class CompareScreen(Screen[None]):
         yield Footer()
 
     def on_mount(self) -> None:
+        self.query_one("#result").border_title = "LSTM against Markov"
+        self.query_one("#run", Button).focus()
         self.watch(self.app, "model_dir", self._model_changed)
 
     def _model_changed(self, model_dir: Path | None) -> None:

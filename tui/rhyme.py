@@ -63,25 +63,31 @@ def corpus_words(model_dir: Path) -> list[str]:
 class Entry(ListItem):
     """One history row: one couplet per engine (or a kept favourite), side by side."""
 
-    def __init__(self, parts: list[tuple[str, tuple[str, str]]], favourite: bool) -> None:
+    def __init__(
+        self,
+        parts: list[tuple[str, tuple[str, str]]],
+        favourite: bool,
+        row: list[Any] | None = None,
+    ) -> None:
         super().__init__()
         self.parts = parts
         self.favourite = favourite
+        self.row = row or []  # the Couplets, for a freshly written entry
 
     @property
     def couplets(self) -> list[tuple[str, str]]:
         return [lines for _, lines in self.parts]
 
-    def text(self) -> str:
+    def as_text(self) -> str:
         """The couplets as plain text, a blank line between them."""
         return "\n\n".join("\n".join(lines) for lines in self.couplets)
 
     def compose(self) -> ComposeResult:
         with Horizontal():
             for title, lines in self.parts:
-                yield Static(self._render(title, lines), classes="couplet")
+                yield Static(self._label(title, lines), classes="couplet")
 
-    def _render(self, title: str, lines: tuple[str, str]) -> Text:
+    def _label(self, title: str, lines: tuple[str, str]) -> Text:
         star = "★ " if self.favourite else ""
         return Text.assemble((f"{star}{title}\n", "dim"), "\n".join(lines))
 
@@ -90,7 +96,7 @@ class Entry(ListItem):
         for static, (title, lines) in zip(
             self.query(".couplet").results(Static), self.parts, strict=False
         ):
-            static.update(self._render(title, lines))
+            static.update(self._label(title, lines))
 
 
 class RhymeScreen(Screen[None]):
@@ -102,7 +108,7 @@ class RhymeScreen(Screen[None]):
         Binding("f", "favourite", "Favourite"),
         Binding("c", "copy", "Copy"),
         Binding("s", "focus_seed", "Seed"),
-        Binding("escape", "focus_history", "History", show=False),
+        Binding("escape", "focus_history", "History"),
     ]
 
     class Written(Message):
@@ -169,6 +175,7 @@ class RhymeScreen(Screen[None]):
 
     def on_mount(self) -> None:
         history = self.query_one("#history", ListView)
+        history.border_title = "couplets · f keeps one · c copies it"
         for lines in self.app.favourites.items:
             history.append(Entry([("favourite", lines)], favourite=True))
         self.watch(self.app, "models", self._models_changed)
@@ -207,7 +214,7 @@ class RhymeScreen(Screen[None]):
             self.suggester.words = words
 
     # -- writing couplets -----------------------------------------------------------
-    @on(Input.Submitted, "#seed")
+    @on(Input.Submitted)
     @on(Button.Pressed, "#rhyme")
     def action_rhyme(self) -> None:
         """Ask for a couplet; a newer request makes an older one's result be dropped."""
@@ -225,10 +232,10 @@ class RhymeScreen(Screen[None]):
         engine = pressed.id.removeprefix("engine-") if pressed and pressed.id else "lstm"
         self.request += 1
         self.query_one("#status", Label).update("writing…")
-        self.write(self.request, self.app.model_dir, ENGINES[engine], seed, temperature, k)
+        self.write_couplets(self.request, self.app.model_dir, ENGINES[engine], seed, temperature, k)
 
     @work(thread=True, exclusive=True, group="rhyme", exit_on_error=False)
-    def write(
+    def write_couplets(
         self, request: int, model: Path, engines: list[str], seed: str | None, t: float, k: int
     ) -> None:
         """Generate in a thread; the result comes back as a message."""
@@ -266,7 +273,7 @@ class RhymeScreen(Screen[None]):
         ]
         favourite = all(lines in self.app.favourites for _, lines in parts)
         history = self.query_one("#history", ListView)
-        history.append(Entry(parts, favourite))
+        history.append(Entry(parts, favourite, message.row))
         history.index = len(history) - 1
         history.scroll_end(animate=False)
 
@@ -307,7 +314,7 @@ class RhymeScreen(Screen[None]):
         if entry is None:
             self.notify("Write a couplet first.", severity="warning")
             return
-        self.app.copy_to_clipboard(entry.text())
+        self.app.copy_to_clipboard(entry.as_text())
         self.notify("Copied the couplet.")
 
     def action_focus_seed(self) -> None:

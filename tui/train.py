@@ -164,6 +164,12 @@ class TrainScreen(Screen[None]):
         yield RichLog(id="samples", wrap=True, markup=False)
         yield Footer()
 
+    def on_mount(self) -> None:
+        log = self.query_one("#samples", RichLog)
+        log.border_title = "samples"
+        log.write("Sample lines appear here after each epoch.")
+        self.query_one("#start", Button).focus()
+
     # -- start and stop -------------------------------------------------------------
     @on(Input.Submitted)
     @on(Button.Pressed, "#start")
@@ -192,7 +198,7 @@ class TrainScreen(Screen[None]):
         self._curves()
         self.query_one("#samples", RichLog).clear()
         self.query_one("#progress", ProgressBar).update(progress=0)
-        self._running(True)
+        self._set_busy(True)
         self.stop_asked = False
         self.query_one("#status", Label).update(f"reading {corpus.name}…")
         self.train(corpus, out, preset, epochs)
@@ -222,7 +228,7 @@ class TrainScreen(Screen[None]):
         self.stop_asked = True
         self._request_stop()
 
-    def _running(self, running: bool) -> None:
+    def _set_busy(self, running: bool) -> None:
         self.query_one("#start", Button).disabled = running
         self.query_one("#stop", Button).disabled = not running
 
@@ -299,7 +305,7 @@ class TrainScreen(Screen[None]):
         self.query_one("#status", Label).update(message.text)
 
     def on_train_screen_done(self, message: Done) -> None:
-        self._running(False)
+        self._set_busy(False)
         status = self.query_one("#status", Label)
         if message.error:
             status.update("")
