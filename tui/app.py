@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import random
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -13,16 +14,19 @@ from textual.reactive import var
 from textual.screen import Screen
 from textual.widgets import Tabs
 
-from tui.common import SCREENS, Favourites, data_dir, find_models
+from tui.common import FAVOURITES_FILE, SCREENS, Favourites, data_dir, find_models
 from tui.compare import CompareScreen
 from tui.rhyme import RhymeScreen
 from tui.train import TrainScreen
+
+SEED_ENV = "RHYMER_RNG_SEED"
 
 
 class RhymerApp(App[None]):
     """Rhyming couplets in the terminal or a browser."""
 
-    CSS_PATH = "app.tcss"
+    # Every screen's CSS up front (each scoped to its screen): one parse, no pause on a switch.
+    CSS_PATH = ["app.tcss", "rhyme.tcss", "train.tcss", "compare.tcss"]
     TITLE = "rhymer"
     MODES = {"rhyme": RhymeScreen, "train": TrainScreen, "compare": CompareScreen}
     DEFAULT_MODE = "rhyme"
@@ -53,16 +57,17 @@ class RhymerApp(App[None]):
         self.rng_seed = random.randrange(1 << 30) if rng_seed is None else rng_seed
         self.generate = generate
         self.compare = compare
-        self.favourites = Favourites(data_dir() / "favourites.txt")
+        self.favourites = Favourites(data_dir() / FAVOURITES_FILE)
         self.set_reactive(RhymerApp.models, self.scan_models())
-        chosen = Path(model_dir) if model_dir else None
-        if chosen is None or chosen not in self.models:
-            chosen = self.models[0] if self.models else None
+        wanted = Path(model_dir).resolve() if model_dir else None
+        same = [p for p in self.models if p.resolve() == wanted]
+        chosen = same[0] if same else (self.models[0] if self.models else None)
         self.set_reactive(RhymerApp.model_dir, chosen)
 
     def on_mount(self) -> None:
-        if self.extra_models and self.model_dir not in self.extra_models:
-            wanted = self.extra_models[0]
+        self.run_worker(_warm_up, thread=True, group="warm-up", exit_on_error=False)
+        wanted = self.extra_models[0] if self.extra_models else None
+        if wanted and (self.model_dir is None or self.model_dir.resolve() != wanted.resolve()):
             self.notify(
                 f"{wanted} is not a rhymer model; train one on the Train screen.",
                 severity="warning",
@@ -98,6 +103,16 @@ class RhymerApp(App[None]):
             )
 
 
+def _warm_up() -> None:
+    """Import torch and the engines off the UI thread, so the first click is quick."""
+    import rhymer.generate  # noqa: F401
+    import rhymer.train  # noqa: F401
+
+
 def run(model_dir: Path) -> None:
-    """Run the app in this terminal (or under textual-serve) with `model_dir` chosen."""
-    RhymerApp(model_dir).run()
+    """Run the app in this terminal (or under textual-serve) with `model_dir` chosen.
+
+    $RHYMER_RNG_SEED fixes the random draws, so a session can be repeated exactly.
+    """
+    seed = os.environ.get(SEED_ENV, "")
+    RhymerApp(model_dir, rng_seed=int(seed) if seed.isdigit() else None).run()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import tempfile
 from collections.abc import Iterable
@@ -94,15 +95,12 @@ def free_name(root: Path, stem: str) -> str:
 
 def model_facts(model_dir: Path | None) -> str:
     """One line about a model: its folder name, held-out bits/char and engines."""
-    from rhymer.errors import RhymerError
-    from rhymer.store import read_config
-
     if model_dir is None:
         return "No model yet: train one on the Train screen (2)."
-    try:
-        config = read_config(model_dir)
-    except RhymerError as exc:
-        return str(exc)
+    try:  # plain JSON here: rhymer.store would import torch on the UI thread
+        config = json.loads((model_dir / "config.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return f"{model_dir.name} · not a readable rhymer model"
     bpc = config.get("heldout_bpc")
     held = f"held-out {bpc:.3f} bits/char" if isinstance(bpc, int | float) else "held-out ?"
     markov = "" if (model_dir / "markov.json").is_file() else " · no Markov baseline"

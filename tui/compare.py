@@ -17,6 +17,7 @@ from textual.widgets import Button, Footer, Header, Input, Label, ProgressBar, S
 from textual.worker import get_current_worker
 
 from tui.common import model_facts, nav_tabs
+from tui.train import PathSuggester
 
 if TYPE_CHECKING:
     from tui.app import RhymerApp
@@ -33,11 +34,15 @@ class CompareScreen(Screen[None]):
     BINDINGS = [Binding("r", "run", "Run comparison")]
 
     class Progress(Message):
+        """How many of the couplets are written."""
+
         def __init__(self, done: int, total: int) -> None:
             super().__init__()
             self.done, self.total = done, total
 
     class Finished(Message):
+        """The comparison's table, or the error that ended it."""
+
         def __init__(self, request: int, table: Any = None, error: str = "") -> None:
             super().__init__()
             self.request, self.table, self.error = request, table, error
@@ -54,6 +59,14 @@ class CompareScreen(Screen[None]):
         with Horizontal(classes="row"):
             yield Label("model", classes="field")
             yield Label("", id="facts")
+        with Horizontal(classes="row"):
+            yield Label("corpus", classes="field")
+            yield Input(
+                id="corpus",
+                compact=True,
+                placeholder="the model's own corpus, found by itself",
+                suggester=PathSuggester(),
+            )
         with Horizontal(classes="row"):
             yield Label("couplets per engine", classes="field")
             yield Input(
@@ -94,13 +107,15 @@ class CompareScreen(Screen[None]):
         if n < 1:
             self.notify("The number of couplets must be at least 1.", severity="error")
             return
+        text = self.query_one("#corpus", Input).value.strip()
+        corpus = Path(text).expanduser() if text else None
         self.request += 1
         self.query_one("#progress", ProgressBar).update(total=n, progress=0)
         self.query_one("#status", Label).update(f"comparing on {model.name}…")
-        self.compare(self.request, model, n)
+        self.compare(self.request, model, n, corpus)
 
     @work(thread=True, exclusive=True, group="compare", exit_on_error=False)
-    def compare(self, request: int, model: Path, n: int) -> None:
+    def compare(self, request: int, model: Path, n: int, corpus: Path | None) -> None:
         """Run the comparison; its table comes back as a message."""
         from rhymer.errors import RhymerError
 
@@ -120,7 +135,7 @@ class CompareScreen(Screen[None]):
             run_compare = self.app.compare
             if run_compare is None:
                 from rhymer.compare import run_compare
-            result = run_compare(model, n=n, on_progress=on_progress)
+            result = run_compare(model, n=n, corpus=corpus, on_progress=on_progress)
             table = result.table()
         except _Cancelled:
             return

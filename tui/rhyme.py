@@ -185,7 +185,13 @@ class RhymeScreen(Screen[None]):
     # -- the model ------------------------------------------------------------------
     def _models_changed(self, models: list[Path]) -> None:
         select = self.query_one("#model", Select)
-        select.set_options([(p.name, p) for p in models])
+        names = [p.name for p in models]
+        select.set_options(
+            [
+                (p.name if names.count(p.name) == 1 else f"{p.parent.name}/{p.name}", p)
+                for p in models
+            ]
+        )
         if self.app.model_dir in models:
             select.value = self.app.model_dir
 

@@ -17,19 +17,3 @@ def serve(host: str, port: int, model_dir: Path) -> None:
     from textual_serve.server import Server
 
     Server(command(model_dir), host=host, port=port, title="rhymer").serve()
-
-
-def main(argv: list[str] | None = None) -> None:
-    """`python -m tui.serve [--host H] [--port P] [--model DIR]`."""
-    import argparse
-
-    parser = argparse.ArgumentParser(prog="python -m tui.serve", description=__doc__)
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=8000)
-    parser.add_argument("--model", type=Path, default=Path("models/default"))
-    args = parser.parse_args(argv)
-    serve(args.host, args.port, args.model)
-
-
-if __name__ == "__main__":
-    main()

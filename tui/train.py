@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -77,9 +78,11 @@ def settings_for(corpus: Path, preset: str, epochs: int, minutes: float | None) 
 
 
 def default_corpus() -> str:
-    """The first corpus file under ./corpora, if there is one."""
-    found = sorted(Path("corpora").glob("*.txt")) if Path("corpora").is_dir() else []
-    return str(found[0]) if found else ""
+    """The shipped corpus (here, in the source tree or in the install), if it is there."""
+    from rhymer.paths import default_corpus as shipped
+
+    path = shipped()
+    return str(path) if path.is_file() else ""
 
 
 class TrainScreen(Screen[None]):
@@ -93,21 +96,29 @@ class TrainScreen(Screen[None]):
     ]
 
     class Step(Message):
+        """A training step (at most every STEP_EVERY_S seconds)."""
+
         def __init__(self, info: dict[str, Any]) -> None:
             super().__init__()
             self.info = info
 
     class Eval(Message):
+        """An evaluation after an epoch, with sample lines."""
+
         def __init__(self, report: EpochReport) -> None:
             super().__init__()
             self.report = report
 
     class Done(Message):
+        """The end of a run: its result, or the error that ended it."""
+
         def __init__(self, result: dict[str, Any] | None, out: Path, error: str = "") -> None:
             super().__init__()
             self.result, self.out, self.error = result, out, error
 
     class Note(Message):
+        """A status line from the worker."""
+
         def __init__(self, text: str) -> None:
             super().__init__()
             self.text = text
@@ -185,10 +196,15 @@ class TrainScreen(Screen[None]):
         try:
             epochs = int(self.query_one("#epochs", Input).value)
         except ValueError:
-            self.notify("Epochs must be a whole number.", severity="error")
+            epochs = 0
+        if epochs < 1:
+            self.notify("Epochs must be a whole number, at least 1.", severity="error")
             return
         root = self.app.models_root
         name = self.query_one("#name", Input).value.strip() or free_name(root, corpus.stem)
+        if not re.fullmatch(r"[\w-][\w.-]*", name):
+            self.notify("Name the model with letters, digits, - and _ only.", severity="error")
+            return
         out = root / name
         if out.exists():
             self.notify(f"{out} exists already; choose another name.", severity="error")
@@ -262,6 +278,8 @@ class TrainScreen(Screen[None]):
             if self.stop_asked:
                 self._request_stop()
             result = self.trainer.run(on_step, lambda r: self.post_message(self.Eval(r)))
+            if worker.is_cancelled:  # the app is closing: the LSTM is saved, that will do
+                return
             self.post_message(self.Note("building the Markov baseline…"))
             from rhymer.markov import MarkovEngine
 
