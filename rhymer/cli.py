@@ -47,8 +47,11 @@ class TrainEngine(str, Enum):
 DEFAULT_MODEL = default_model_dir()
 
 
+_ARGS: list[str] = []  # the arguments main() was given, recorded in trained models
+
+
 def _argv_command() -> str:
-    return shlex.join(["rhymer", *sys.argv[1:]])
+    return shlex.join(["rhymer", *_ARGS])
 
 
 @app.command()
@@ -294,8 +297,9 @@ def serve(
 
 def main(argv: list[str] | None = None) -> None:
     """Entry point: user errors print one sentence and exit non-zero, never a traceback."""
+    _ARGS[:] = sys.argv[1:] if argv is None else argv
     try:
-        code = app(args=argv, prog_name="rhymer", standalone_mode=False)
+        code = app(args=list(_ARGS), prog_name="rhymer", standalone_mode=False)
     except RhymerError as exc:
         err_console.print(f"[red]rhymer:[/] {exc}", highlight=False, soft_wrap=True)
         sys.exit(1)

@@ -107,7 +107,8 @@ def test_train_then_couplet_end_to_end(small_corpus: Path, tmp_path: Path, capsy
     )
     assert code == 0 and "Best held-out loss" in out
     config = json.loads((out_dir / "config.json").read_text())
-    assert config["train_command"].startswith("rhymer ")
+    flags = "--minutes 0.15 --hidden 64 --layers 1 --seq-len 48"
+    assert config["train_command"] == f"rhymer train {small_corpus} --out {out_dir} {flags}"
     code, out, _ = run(["couplet", "--model", str(out_dir), "--seed", "day"], capsys)
     assert code == 0 and last_word(out.strip().splitlines()[0]) == "day"
 
