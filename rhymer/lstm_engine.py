@@ -27,6 +27,10 @@ class LSTMEngine:
     """Engine over a trained reversed CharLSTM."""
 
     name = "lstm"
+    # Sampling threads. Step-by-step sampling is small matmuls; a second OpenMP thread only
+    # pays off on an idle machine, and next to any other busy process (a training run, the
+    # TUI) its spin-waits make a couplet several times slower.
+    threads = 1
 
     def __init__(self, model: CharLSTM, config: dict) -> None:
         self.config = config
@@ -71,10 +75,10 @@ class LSTMEngine:
         self, words: Sequence[str], k: int, *, temperature: float = 0.8, seed: int = 0
     ) -> list[list[Line]]:
         """Up to k distinct lines per word; all candidates of all words sampled in one batch."""
-        # One thread: step-by-step sampling is all small matmuls, where a second thread only
-        # adds synchronisation (and fights any other process for the cores).
         threads = torch.get_num_threads()
-        torch.set_num_threads(1)
+        if threads == self.threads:
+            return self._lines(words, k, temperature, seed)
+        torch.set_num_threads(self.threads)
         try:
             return self._lines(words, k, temperature, seed)
         finally:

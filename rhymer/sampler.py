@@ -38,8 +38,12 @@ class Sampler:
         self.vocab_size = cfg.vocab_size
         bias = [sd[f"lstm.bias_ih_l{i}"] + sd[f"lstm.bias_hh_l{i}"] for i in range(cfg.n_layers)]
         self.in0 = sd["embed.weight"] @ sd["lstm.weight_ih_l0"].T + bias[0]
-        self.w_ih = [sd[f"lstm.weight_ih_l{i}"].T.contiguous() for i in range(cfg.n_layers)]
         self.w_hh = [sd[f"lstm.weight_hh_l{i}"].T.contiguous() for i in range(cfg.n_layers)]
+        # Layers above the first multiply [input, h] by [W_ih; W_hh]: one matmul, not two.
+        self.w_cat = {
+            i: torch.cat([sd[f"lstm.weight_ih_l{i}"].T, self.w_hh[i]]).contiguous()
+            for i in range(1, cfg.n_layers)
+        }
         self.bias = bias
         self.head_w = sd["head.weight"].T.contiguous()
         self.head_b = sd["head.bias"]
@@ -58,7 +62,7 @@ class Sampler:
             if i == 0:
                 gates = torch.addmm(self.in0[tok], hs[0], self.w_hh[0])
             else:
-                gates = torch.addmm(self.bias[i], x, self.w_ih[i]).addmm_(hs[i], self.w_hh[i])
+                gates = torch.addmm(self.bias[i], torch.cat([x, hs[i]], 1), self.w_cat[i])
             sig = torch.sigmoid(gates)
             g = torch.tanh(gates[:, 2 * hidden : 3 * hidden])
             c = torch.addcmul(sig[:, hidden : 2 * hidden] * cs[i], sig[:, :hidden], g)
