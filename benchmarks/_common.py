@@ -110,6 +110,20 @@ def show(title: str, columns: Sequence[str], rows: Sequence[Sequence[Any]], capt
     console.print(table)
 
 
+def publish(
+    title: str,
+    columns: Sequence[str],
+    rows: Sequence[Sequence[Any]],
+    caption: str,
+    as_markdown: bool,
+) -> None:
+    """Print a rich table and, if asked, the same table in markdown with its caption."""
+    show(title, columns, rows, caption)
+    if as_markdown:
+        print(markdown(columns, rows))
+        print(f"\n{caption}\n")
+
+
 def markdown(columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
     """A GitHub-flavoured markdown table."""
     lines = ["| " + " | ".join(columns) + " |", "|" + "|".join("---" for _ in columns) + "|"]

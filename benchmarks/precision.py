@@ -24,10 +24,9 @@ from benchmarks._common import (
     DEFAULT_CORPUS,
     env_line,
     environment,
-    markdown,
     progress,
+    publish,
     set_threads,
-    show,
     write_json,
 )
 from benchmarks.train_speed import bare_loop
@@ -87,10 +86,7 @@ def report(out: dict[str, Any], as_markdown: bool = False) -> None:
         f"seq {s['seq_len']}; rhymer --precision auto picks {out['rhymer_auto']}; "
         f"{env_line(out['env'])}"
     )
-    show("Mixed precision for LSTM training", cols, rows, caption)
-    if as_markdown:
-        print(markdown(cols, rows))
-        print(f"\n{caption}\n")
+    publish("Mixed precision for LSTM training", cols, rows, caption, as_markdown)
 
 
 def main(argv: list[str] | None = None) -> None:

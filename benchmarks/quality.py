@@ -31,10 +31,9 @@ from benchmarks._common import (
     DEFAULT_CORPUS,
     env_line,
     environment,
-    markdown,
     progress,
+    publish,
     set_threads,
-    show,
     write_json,
 )
 from rhymer.model import CharLSTM
@@ -194,10 +193,7 @@ def report(out: dict[str, Any], as_markdown: bool = False) -> None:
         f"reference {out['reference']['optimizer']}; {env_line(out['env'])}; "
         f"target: rhymer lower -> {'ok' if better else 'MISSED'}"
     )
-    show("Quality per minute", cols, rows, caption)
-    if as_markdown:
-        print(markdown(cols, rows))
-        print(f"\n{caption}\n")
+    publish("Quality per minute", cols, rows, caption, as_markdown)
 
 
 def main(argv: list[str] | None = None) -> None:

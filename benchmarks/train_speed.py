@@ -28,11 +28,10 @@ from benchmarks._common import (
     DEFAULT_CORPUS,
     env_line,
     environment,
-    markdown,
     median,
     progress,
+    publish,
     set_threads,
-    show,
     write_json,
 )
 from rhymer.progress import TrainDisplay
@@ -106,20 +105,27 @@ def _sync(device: torch.device) -> None:
         torch.cuda.synchronize(device)
 
 
-def rhymer_round(trainer: Trainer, seconds: float) -> float:
-    """Chars/s of one `Trainer.run` of `seconds`, steps next to an evaluation left out."""
+def rhymer_round(trainer: Trainer, seconds: float, min_steps: int = 3) -> float:
+    """Chars/s of one `Trainer.run` of `seconds` (and at least `min_steps` timed steps),
+    steps next to an evaluation left out."""
     marks: list[tuple[float, str]] = []
     display = TrainDisplay(Console(file=io.StringIO(), width=120))
+    start = time.perf_counter()
 
     def on_step(info: dict) -> None:
         display.on_step(info)
         marks.append((time.perf_counter(), "step"))
+        steps = sum(kind == "step" for _, kind in marks)
+        if steps >= WARMUP_STEPS + min_steps + 1 and time.perf_counter() - start >= seconds:
+            trainer.request_stop()
 
     def on_eval(report: Any) -> None:
         display.on_eval(report)
         marks.append((time.perf_counter(), "eval"))
 
-    trainer.settings.minutes = seconds / 60  # counted from where the last round stopped
+    trainer.stop_requested = False
+    trainer.settings.minutes = None  # the callback above decides when to stop
+    trainer.settings.epochs = 10**6
     with display:
         trainer.run(on_step, on_eval)
     steps = [i for i, (_, kind) in enumerate(marks) if kind == "step"]
@@ -226,10 +232,7 @@ def rows_for(out: dict[str, Any]) -> tuple[list[str], list[list[Any]]]:
 def report(out: dict[str, Any], as_markdown: bool = False) -> None:
     cols, rows = rows_for(out)
     caption = f"{out['device']}; {env_line(out['env'])}; target ratio >= 0.9"
-    show("Training loop: rhymer vs bare nn.LSTM", cols, rows, caption)
-    if as_markdown:
-        print(markdown(cols, rows))
-        print(f"\n{caption}\n")
+    publish("Training loop: rhymer vs bare nn.LSTM", cols, rows, caption, as_markdown)
 
 
 def main(argv: list[str] | None = None) -> None:
