@@ -41,12 +41,16 @@ class Engine(Protocol):
 ENGINE_NAMES = ("lstm", "markov")
 
 
-def load_engine(name: str, model_dir: Path) -> Engine:
-    """Load the named engine from a model folder (implementations are imported on demand)."""
+def load_engine(name: str, model_dir: Path, *, int8: bool = False) -> Engine:
+    """Load the named engine from a model folder (implementations are imported on demand).
+
+    `int8` asks the LSTM for int8 matmuls (faster, but imports torch); the Markov chain has no
+    such option and ignores it.
+    """
     if name == "lstm":
         from rhymer.lstm_engine import LSTMEngine
 
-        return LSTMEngine.load(model_dir)
+        return LSTMEngine.load(model_dir, int8=int8)
     if name == "markov":
         from rhymer.markov import MarkovEngine
 

@@ -338,9 +338,11 @@ def free_samples(
     model: CharLSTM, vocab: Vocab, temperature: float, n: int, max_len: int, seed: int = 0
 ) -> list[str]:
     """`n` lines written backwards from a line break, read forwards."""
+    import numpy as np
+
     from rhymer.sampler import Sampler
 
-    sampler = Sampler(model)
+    sampler = Sampler.from_model(model)
     newline = vocab.stoi["\n"]
     logits, state, _ = sampler.prime([[newline]] * n)
     out = sampler.continue_lines(
@@ -349,7 +351,7 @@ def free_samples(
         newline=newline,
         temperature=temperature,
         max_len=max_len,
-        generator=torch.Generator().manual_seed(seed),
+        rng=np.random.default_rng(seed),
     )
     return [vocab.decode(t)[::-1] for t in out.tokens]
 

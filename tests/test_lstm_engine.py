@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -55,3 +57,28 @@ def test_lines_cut_by_the_length_cap_are_dropped(tiny_model: Path) -> None:
     engine = LSTMEngine.load(tiny_model)
     engine.max_len = 3  # no real line ends within 3 characters after the word
     assert engine.lines_ending_in(["night"], 16, seed=0) == [[]]
+
+
+def test_int8_engine_writes_the_same_kind_of_lines(tiny_model: Path) -> None:
+    fast = LSTMEngine.load(tiny_model, int8=True)
+    assert fast.int8
+    lines = fast.lines_ending_in(["night", "sea"], 12, seed=3)
+    for word, found in zip(["night", "sea"], lines, strict=True):
+        assert found and all(last_word(ln.text) == word for ln in found)
+
+
+def test_making_a_couplet_never_imports_torch(tiny_model: Path) -> None:
+    # Importing torch costs about 2 s: the one-shot `rhymer couplet` must not pay it.
+    code = (
+        "import sys\n"
+        "from rhymer.cli import main\n"
+        "try:\n"
+        f"    main(['couplet', '--model', {str(tiny_model)!r}, '--seed', 'night'])\n"
+        "except SystemExit as exc:\n"
+        "    assert exc.code in (0, None), exc.code\n"
+        "print('torch' in sys.modules)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.strip().splitlines()
+    assert len(lines) >= 3 and lines[-1] == "False", done.stdout

@@ -4,6 +4,7 @@ import json
 import pickle
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 
@@ -39,25 +40,25 @@ def test_sampler_step_matches_nn_lstm(layers: int) -> None:
     x = torch.randint(0, 7, (4, 9))
     with torch.no_grad():
         ref, _ = m(x)
-    s = Sampler(m)
+    s = Sampler.from_model(m)
     state = s.zero_state(4)
     for t in range(9):
-        logits, state = s.step(x[:, t], state)
-        assert torch.allclose(logits, ref[:, t], atol=1e-5)
+        logits, state = s.step(x[:, t].numpy(), state)
+        assert np.allclose(logits, ref[:, t].numpy(), atol=1e-5)
 
 
 def test_prime_handles_ragged_sequences() -> None:
     m = make_model().eval()
-    s = Sampler(m)
+    s = Sampler.from_model(m)
     seqs = [[1, 2, 3, 4], [1, 5]]
     logits, _, logprob = s.prime(seqs)
     with torch.no_grad():
         ref_a, _ = m(torch.tensor([seqs[0]]))
         ref_b, _ = m(torch.tensor([seqs[1]]))
-    assert torch.allclose(logits[0], ref_a[0, -1], atol=1e-5)
-    assert torch.allclose(logits[1], ref_b[0, -1], atol=1e-5)
+    assert np.allclose(logits[0], ref_a[0, -1].numpy(), atol=1e-5)
+    assert np.allclose(logits[1], ref_b[0, -1].numpy(), atol=1e-5)
     lp = torch.log_softmax(ref_b[0, 0], dim=0)[5]
-    assert logprob[1].item() == pytest.approx(lp.item(), abs=1e-5)
+    assert logprob[1] == pytest.approx(lp.item(), abs=1e-5)
 
 
 def test_save_load_round_trip(tmp_path: Path) -> None:
@@ -104,3 +105,23 @@ def test_mismatched_config_is_refused(tmp_path: Path) -> None:
     (tmp_path / CONFIG).write_text(json.dumps(config))
     with pytest.raises(RhymerError, match="reversed"):
         load_model(tmp_path)
+
+
+def test_weights_that_do_not_fit_the_config_are_refused(tmp_path: Path) -> None:
+    from safetensors.numpy import save as save_numpy
+
+    from rhymer.store import read_weights
+
+    save_model(make_model(), tmp_path, {})
+    cfg, config, arrays = read_weights(tmp_path)
+    assert set(arrays) == set(cfg.shapes()) and config["reversed"] is True
+    config.pop("weights_sha256")
+    arrays["extra"] = arrays["head.bias"].copy()  # a key no CharLSTM has
+    (tmp_path / WEIGHTS).write_bytes(save_numpy(arrays))
+    (tmp_path / CONFIG).write_text(json.dumps(config))
+    with pytest.raises(RhymerError, match="does not fit"):
+        read_weights(tmp_path)
+    config["model"]["n_hidden"] = -4
+    (tmp_path / CONFIG).write_text(json.dumps(config))
+    with pytest.raises(RhymerError, match="invalid model sizes"):
+        read_weights(tmp_path)

@@ -259,6 +259,7 @@ class RhymeScreen(Screen[None]):
                 k=k,
                 temperature=t,
                 rng_seed=self.app.rng_seed + request,
+                int8=True,  # the app has torch loaded for training anyway
             )
         except RhymerError as exc:
             self.post_message(self.Failed(request, str(exc)))
