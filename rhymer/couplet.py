@@ -6,10 +6,12 @@ LSTM samples them in one batch); this module only chooses words and picks the be
 
 from __future__ import annotations
 
+import functools
 import random
 import zlib
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
+from itertools import accumulate
 
 from rhymer.engine import Engine, Line
 from rhymer.errors import RhymerError
@@ -68,6 +70,7 @@ class CoupletMaker:
         self.lexicon = lexicon
         self.index = index or lexicon.rhyme_index()
         self._rhymable: list[str] | None = None
+        self._cum_weights: list[float] = []
 
     def partners(self, seed: str) -> list[tuple[str, str]]:
         """(word, level) rhyme partners that end corpus lines, best first.
@@ -90,9 +93,9 @@ class CoupletMaker:
         if self._rhymable is None:
             ends = self.lexicon.end_counts
             self._rhymable = sorted(ends, key=lambda w: -ends[w])[:3000]
-        weights = [self.lexicon.end_counts[w] ** 0.5 for w in self._rhymable]
+            self._cum_weights = list(accumulate(ends[w] ** 0.5 for w in self._rhymable))
         for _ in range(200):
-            word = rng.choices(self._rhymable, weights=weights)[0]
+            word = rng.choices(self._rhymable, cum_weights=self._cum_weights)[0]
             if any(self.index.is_rhyme(word, p) for p, _ in self.partners(word)[:3]):
                 return word
         raise RhymerError("The corpus has too few line-end words that rhyme to pick a seed.")
@@ -158,6 +161,6 @@ class CoupletMaker:
         ok2 = [
             ln for ln in second if last_word(ln.text) == w2 and not self.lexicon.is_copy(ln.text)
         ]
-        count = self.index.line_syllables
+        count = functools.cache(self.index.line_syllables)  # K lines, K * K pairs
         pairs = [(a, b, pair_score(a, b, count)) for a in ok1 for b in ok2]
         return max(pairs, key=lambda p: p[2]) if pairs else None

@@ -22,6 +22,7 @@ Nothing here raises on odd input: words that cannot be sounded out give empty re
 from __future__ import annotations
 
 import difflib
+import functools
 import heapq
 import os
 import re
@@ -413,10 +414,15 @@ class RhymeIndex:
         for level, table, keys in zip(LEVELS, self._by_key, facts[:3], strict=True):
             ranks = set().union(*(table.get(k, ()) for k in keys)) - taken
             taken |= ranks
-            ranks = {r for r in ranks if (_letters(self.words[r]) or self.words[r]) != spelled}
+            ranks = {r for r in ranks if self._spellings[r] != spelled}
             best = sorted(ranks) if limit is None else heapq.nsmallest(max(0, limit), ranks)
             found[level] = [self.words[r] for r in best]
         return found
+
+    @functools.cached_property
+    def _spellings(self) -> list[str]:
+        """Each ranked word's letters: the same word spelled with quotes or case is no rhyme."""
+        return [_letters(w) or w for w in self.words]
 
     def close_words(self, word: str, n: int = 5) -> list[str]:
         """Corpus words spelled most like ``word``, for "did you mean" messages."""
