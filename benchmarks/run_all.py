@@ -47,7 +47,9 @@ def main(argv: list[str] | None = None) -> None:
         quality.report(results["quality"], a.markdown)
     if "latency" not in skip:
         n, cold = (10, 1) if a.quick else (60, 3)
-        results["latency"] = couplet_latency.run(a.model, a.corpus, n, 16, cold, ["lstm", "markov"])
+        results["latency"] = couplet_latency.run(
+            a.model, a.corpus, n, 16, cold, ["lstm", "lstm-int8", "markov"]
+        )
         couplet_latency.report(results["latency"], a.markdown)
     console.print("[bold]done[/]")
     write_json(a.json, results)
