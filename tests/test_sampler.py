@@ -159,3 +159,18 @@ def test_int8_sampler_stays_close_to_float32() -> None:
     assert not np.array_equal(a, b)  # really another kernel
     assert np.allclose(np.exp(log_softmax(a)), np.exp(log_softmax(b)), atol=0.02)
     assert np.allclose(lp_a, lp_b, atol=0.1)
+
+
+def test_int8_falls_back_to_float32_without_kernels(monkeypatch: pytest.MonkeyPatch) -> None:
+    import rhymer.int8
+
+    def missing(*_: object) -> None:
+        raise RuntimeError("Didn't find engine for operation quantized::linear_prepack")
+
+    monkeypatch.setattr(rhymer.int8, "int8_dense", missing)
+    model = make_model(seed=9)
+    sampler = Sampler.from_model(model, int8=True)
+    assert not sampler.int8
+    a, _, _ = sampler.prime([[NEWLINE, 2]])
+    b, _, _ = Sampler.from_model(model).prime([[NEWLINE, 2]])
+    assert np.array_equal(a, b)
