@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import os
 import tempfile
 import time
 from pathlib import Path
@@ -129,6 +130,7 @@ def run(
                     last[0] = now
 
             result = trainer.run(on_step)
+        load_after_rhymer = round(os.getloadavg()[0], 2)
         rhymer_model = trainer.model
         rhymer_stream = evaluate(rhymer_model, held, trainer.settings.seq_len, trainer.device)
 
@@ -138,6 +140,7 @@ def run(
             ref = keras_style_train(
                 ref_model, train, seconds, lr=ref_lr, optimizer=ref_optimizer, tick=bar
             )
+        load_after_ref = round(os.getloadavg()[0], 2)
         ref_stream = evaluate(ref_model, held, trainer.settings.seq_len, torch.device("cpu"))
         rhymer_window = window_bpc(rhymer_model, held, positions)
         ref_window = window_bpc(ref_model, held, positions)
@@ -148,6 +151,10 @@ def run(
         "size": f"{sizes['n_layers']}x{sizes['n_hidden']}",
         "minutes": minutes,
         "precision": precision,
+        "rhymer_precision": {None: "fp32", torch.bfloat16: "bf16", torch.float16: "fp16"}[
+            trainer.amp
+        ],
+        "load_avg_1m": [env["load_avg_1m"], load_after_rhymer, load_after_ref],
         "rhymer": {
             "stream_bpc": rhymer_stream,
             "window_bpc": rhymer_window,
@@ -190,7 +197,9 @@ def report(out: dict[str, Any], as_markdown: bool = False) -> None:
     )
     caption = (
         f"{out['size']} LSTM ({out['preset']} preset), {out['minutes']:g} CPU minutes each, "
-        f"reference {out['reference']['optimizer']}; {env_line(out['env'])}; "
+        f"rhymer in {out['rhymer_precision']}, reference {out['reference']['optimizer']} in "
+        f"fp32; {env_line(out['env'])}; load at start / after rhymer / after reference "
+        f"{' / '.join(str(v) for v in out['load_avg_1m'])}; "
         f"target: rhymer lower -> {'ok' if better else 'MISSED'}"
     )
     publish("Quality per minute", cols, rows, caption, as_markdown)

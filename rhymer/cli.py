@@ -81,11 +81,27 @@ def train(
     threads: Annotated[
         int | None, typer.Option(min=1, max=512, help="CPU threads (default: all cores).")
     ] = None,
+    precision: Annotated[
+        str,
+        typer.Option(
+            help="auto (mixed precision where it is faster: bf16 on CPUs with AMX, bf16 or "
+            "fp16 on tensor-core GPUs; else fp32), fp32, bf16, or fp16 (CUDA only)."
+        ),
+    ] = "auto",
 ) -> None:
     """Train a character LSTM on CORPUS read backwards."""
     from rhymer.progress import TrainDisplay
-    from rhymer.train import Trainer, TrainSettings, preset_for
+    from rhymer.train import (
+        Trainer,
+        TrainSettings,
+        _precision_name,
+        amp_dtype,
+        pick_device,
+        preset_for,
+    )
 
+    if engine is not TrainEngine.markov:  # a bad --precision or --device fails before any work
+        amp_dtype(pick_device(device.value), precision)
     if engine is not TrainEngine.lstm:
         import time
 
@@ -116,13 +132,15 @@ def train(
         minutes=minutes,
         device=device.value,
         seed=seed,
+        precision=precision,
     )
     trainer = Trainer(corpus, out, settings, command=_argv_command(), resume=resume)
     s = trainer.settings
     console.print(
         f"[bold]rhymer train[/] {corpus} -> {out}  preset [cyan]{name}[/]: "
         f"{s.n_layers}x{s.n_hidden} LSTM, seq {s.seq_len}, batch {trainer.batch}, "
-        f"dropout {s.dropout}, lr {s.lr}, device {trainer.device}; "
+        f"dropout {s.dropout}, lr {s.lr}, device {trainer.device} "
+        f"({_precision_name(trainer.amp)}); "
         f"{len(trainer.train_data):,} train / {len(trainer.held_data):,} held-out chars"
     )
     with TrainDisplay(console) as display:

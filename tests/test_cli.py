@@ -147,3 +147,32 @@ def test_python_dash_m_entry_point(tiny_model: Path) -> None:
         timeout=120,
     )
     assert proc.returncode == 1 and "Traceback" not in proc.stderr and proc.stderr.strip()
+
+
+def test_train_precision_flag_reaches_the_settings_and_config(
+    small_corpus: Path, tmp_path: Path, capsys
+) -> None:
+    out_dir = tmp_path / "m"
+    args = ["train", str(small_corpus), "--out", str(out_dir), "--engine", "lstm"]
+    args += ["--epochs", "1", "--layers", "1", "--hidden", "32", "--seq-len", "32"]
+    code, out, _ = run([*args, "--batch", "16", "--device", "cpu", "--precision", "bf16"], capsys)
+    assert code == 0 and "(bf16)" in out
+    config = json.loads((out_dir / "config.json").read_text())
+    assert config["precision"] == "bf16" and config["settings"]["precision"] == "bf16"
+    assert config["train_command"].endswith("--precision bf16")
+    checkpoint = json.loads((out_dir / "checkpoint.json").read_text())
+    assert checkpoint["settings"]["precision"] == "bf16"
+
+
+@pytest.mark.parametrize(
+    ("precision", "message"), [("fp16", "needs a CUDA GPU"), ("fp8", "Unknown precision")]
+)
+def test_train_precision_errors_are_one_sentence(
+    small_corpus: Path, tmp_path: Path, capsys, precision: str, message: str
+) -> None:
+    out_dir = tmp_path / "m"
+    args = ["train", str(small_corpus), "--out", str(out_dir), "--device", "cpu"]
+    code, out, err = run([*args, "--precision", precision], capsys)
+    assert code == 1 and message in err and "Traceback" not in err + out
+    assert len(err.strip().splitlines()) == 1
+    assert not out_dir.exists()  # refused before the Markov chain or anything else was written

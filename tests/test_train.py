@@ -213,3 +213,11 @@ def test_fast_dropout_is_dropout(small_corpus: Path, tmp_path: Path) -> None:
     assert torch.equal(drop.eval()(x), x) and torch.equal(FastDropout(0.0).train()(x), x)
     t = Trainer(small_corpus, tmp_path / "m", TrainSettings(**dict(TINY, dropout=0.2)))
     assert isinstance(t.model.drop, FastDropout) and t.model.drop.p == 0.2
+
+
+def test_learning_rate_holds_then_decays_to_a_tenth(small_corpus: Path, tmp_path: Path) -> None:
+    t = Trainer(small_corpus, tmp_path / "m", TrainSettings(**TINY))
+    lrs = [t.lr_at(p / 100) for p in range(-5, 106)]
+    assert all(a >= b for a, b in zip(lrs, lrs[1:], strict=False))  # never goes up
+    assert t.lr_at(0.0) == t.lr_at(0.5) == TINY["lr"]  # the full rate for most of the run
+    assert t.lr_at(1.0) == pytest.approx(TINY["lr"] / 10) == t.lr_at(1.5)
