@@ -23,7 +23,7 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--corpus", type=Path, default=DEFAULT_CORPUS)
     p.add_argument("--model", type=Path, default=DEFAULT_MODEL)
     p.add_argument("--minutes", type=float, default=5.0, help="quality: minutes per trainer")
-    p.add_argument("--seconds", type=float, default=20.0, help="speed: seconds per round")
+    p.add_argument("--seconds", type=float, default=3.0, help="speed: seconds per round")
     p.add_argument("--rounds", type=int, default=3, help="speed: rounds per preset")
     p.add_argument("--presets", default="tiny,small,medium,large,huge")
     p.add_argument("--threads", type=int, default=None, help="torch threads (default: all)")
