@@ -38,7 +38,7 @@ from benchmarks._common import (
     write_json,
 )
 from rhymer.model import CharLSTM
-from rhymer.train import Trainer, TrainSettings, evaluate, preset_for
+from rhymer.train import Trainer, TrainSettings, evaluate, precision_name, preset_for
 
 WINDOW, STRIDE = 40, 3
 
@@ -151,9 +151,7 @@ def run(
         "size": f"{sizes['n_layers']}x{sizes['n_hidden']}",
         "minutes": minutes,
         "precision": precision,
-        "rhymer_precision": {None: "fp32", torch.bfloat16: "bf16", torch.float16: "fp16"}[
-            trainer.amp
-        ],
+        "rhymer_precision": precision_name(trainer.amp),
         "load_avg_1m": [env["load_avg_1m"], load_after_rhymer, load_after_ref],
         "rhymer": {
             "stream_bpc": rhymer_stream,

@@ -94,9 +94,9 @@ def train(
     from rhymer.train import (
         Trainer,
         TrainSettings,
-        _precision_name,
         amp_dtype,
         pick_device,
+        precision_name,
         preset_for,
     )
 
@@ -140,7 +140,7 @@ def train(
         f"[bold]rhymer train[/] {corpus} -> {out}  preset [cyan]{name}[/]: "
         f"{s.n_layers}x{s.n_hidden} LSTM, seq {s.seq_len}, batch {trainer.batch}, "
         f"dropout {s.dropout}, lr {s.lr}, device {trainer.device} "
-        f"({_precision_name(trainer.amp)}); "
+        f"({precision_name(trainer.amp)}); "
         f"{len(trainer.train_data):,} train / {len(trainer.held_data):,} held-out chars"
     )
     with TrainDisplay(console) as display:

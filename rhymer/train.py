@@ -26,6 +26,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 from torch import nn
 
@@ -35,6 +36,7 @@ from rhymer.corpus import heldout_split, read_corpus
 from rhymer.errors import RhymerError
 from rhymer.lexicon import Lexicon
 from rhymer.model import CharLSTM, ModelConfig, Vocab
+from rhymer.sampler import Sampler
 from rhymer.store import CONFIG, load_tensors, save_model, save_tensors
 
 CHECKPOINT = "checkpoint.safetensors"
@@ -340,10 +342,6 @@ def free_samples(
     model: CharLSTM, vocab: Vocab, temperature: float, n: int, max_len: int, seed: int = 0
 ) -> list[str]:
     """`n` lines written backwards from a line break, read forwards."""
-    import numpy as np
-
-    from rhymer.sampler import Sampler
-
     sampler = Sampler.from_model(model)
     newline = vocab.stoi["\n"]
     logits, state, _ = sampler.prime([[newline]] * n)
@@ -530,7 +528,7 @@ class Trainer:
             "train_seconds": round(self.elapsed, 1),
             "device": str(self.device),
             "processes": self.dist.world_size,
-            "precision": _precision_name(self.amp),
+            "precision": precision_name(self.amp),
             "torch": torch.__version__,
             "max_line_chars": self.max_len,
             "settings": asdict(self.settings),
@@ -538,14 +536,15 @@ class Trainer:
         save_model(self.model, self.out_dir, facts)
 
     def save_lexicon(self) -> None:
-        """The corpus lexicon beside the model, if it is not there yet.
+        """The corpus lexicon in the model folder, if it is not there yet.
 
-        Written once a run ends (however it ends), not with the first best model: building it
-        takes ~5 s of one core on the 2.3 MB default corpus, time a `--minutes` budget is
-        for training.
+        Written before the run's clock starts: building it takes ~5 s of one core on the
+        2.3 MB default corpus, time a `--minutes` budget is for training, and the folder is
+        then usable for couplets from the first best model on, even if the run is killed.
         """
         out = self.out_dir
-        if self.dist.is_main and (out / CONFIG).is_file() and not (out / "lexicon.json").is_file():
+        if self.dist.is_main and not (out / "lexicon.json").is_file():
+            out.mkdir(parents=True, exist_ok=True)
             Lexicon.from_lines(self.lines).save(out)
 
     # -- the loop ----------------------------------------------------------------------
@@ -614,6 +613,7 @@ class Trainer:
         # Reading the loss back waits for the GPU, so there it is read only now and then.
         read_every = 1 if device.type == "cpu" else 32
         stop, interrupted = False, False
+        self.save_lexicon()
         t0 = time.perf_counter() - self.elapsed
         last_eval = self.elapsed
         loss_acc = torch.zeros((), device=device)
@@ -682,7 +682,6 @@ class Trainer:
             if previous is not None:
                 signal.signal(signal.SIGTERM, previous)
         self.save_checkpoint()
-        self.save_lexicon()
         distributed.teardown(ctx)
         return {
             "best_bpc": self.best_bpc,
@@ -768,5 +767,6 @@ class Trainer:
             on_eval(report)
 
 
-def _precision_name(amp: torch.dtype | None) -> str:
+def precision_name(amp: torch.dtype | None) -> str:
+    """How a run's autocast dtype is shown and recorded: fp32, bf16 or fp16."""
     return {None: "fp32", torch.bfloat16: "bf16", torch.float16: "fp16"}[amp]
