@@ -44,8 +44,8 @@ ENGINE_NAMES = ("lstm", "markov")
 def load_engine(name: str, model_dir: Path, *, int8: bool = False) -> Engine:
     """Load the named engine from a model folder (implementations are imported on demand).
 
-    `int8` asks the LSTM for int8 matmuls (faster, but imports torch); the Markov chain has no
-    such option and ignores it.
+    `int8` asks the LSTM for onnxruntime's int8 kernels (faster couplets, slower start); the
+    Markov chain has no such option and ignores it.
     """
     if name == "lstm":
         from rhymer.lstm_engine import LSTMEngine

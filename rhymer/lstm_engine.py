@@ -54,13 +54,13 @@ class LSTMEngine:
 
     @classmethod
     def load(cls, model_dir: Path, *, int8: bool = False) -> LSTMEngine:
-        """The engine of a model folder; `int8` runs the LSTM matmuls on torch's int8 kernels."""
+        """The engine of a model folder; `int8` runs the steps on onnxruntime's int8 LSTM."""
         cfg, config, weights = read_weights(model_dir)
         return cls(cfg, config, weights, int8=int8)
 
     @property
     def int8(self) -> bool:
-        """Whether sampling really runs on int8 kernels (False if torch lacks them)."""
+        """Whether sampling really runs on int8 kernels (False without onnxruntime)."""
         return self.sampler.int8
 
     @property
@@ -91,16 +91,7 @@ class LSTMEngine:
     ) -> list[list[Line]]:
         """Up to k distinct lines per word; all candidates of all words sampled in one batch."""
         with self._blas.limit(limits=self.threads, user_api="blas"):
-            if not self.sampler.int8:
-                return self._lines(words, k, temperature, seed)
-            import torch
-
-            threads = torch.get_num_threads()
-            torch.set_num_threads(self.threads)
-            try:
-                return self._lines(words, k, temperature, seed)
-            finally:
-                torch.set_num_threads(threads)
+            return self._lines(words, k, temperature, seed)
 
     def _lines(
         self, words: Sequence[str], k: int, temperature: float, seed: int

@@ -6,10 +6,10 @@ cache), plus a fixed overhead per array operation. So the weights are laid out o
 step: the first layer's input projection is folded into the embedding (a row lookup instead of
 a matmul), layers above multiply [input, h] by one stacked matrix, and the gates are reordered
 (i, f, o, g) with the sigmoid gates' rows halved, so one tanh call serves all four gates
-(sigmoid(x) = (1 + tanh(x / 2)) / 2). Optionally (`int8=True`) the LSTM matmuls run on torch's
-dynamic int8 kernels (`rhymer.int8`): a quarter of the bytes per step, for long-lived processes
-that can afford importing torch. Priming shares common prefixes, sampling draws one uniform
-number per row, and rows that have ended their line drop out of the batch.
+(sigmoid(x) = (1 + tanh(x / 2)) / 2). Optionally (`int8=True`) each step and its draw run in
+onnxruntime on int8 LSTM kernels (`rhymer.onnx_step`), for long-lived processes that can
+afford importing it. Priming shares common prefixes, sampling draws one uniform number per
+row, and rows that have ended their line drop out of the batch.
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ from rhymer.config import UNK, ModelConfig
 
 if TYPE_CHECKING:
     from rhymer.model import CharLSTM
+    from rhymer.onnx_step import OnnxStep
 
 State = tuple[list[np.ndarray], list[np.ndarray]]
 Dense = Callable[[np.ndarray], np.ndarray]  # x (B, in) -> x @ W + b (B, out), float32
@@ -81,17 +82,17 @@ class Sampler:
             for i in range(1, cfg.n_layers)
         ]
         biases: list[np.ndarray | None] = [None, *bias[1:]]
-        self.int8 = False
+        self.layers = [_dense(m, b) for m, b in zip(mats, biases, strict=True)]
+        self._onnx: OnnxStep | None = None
+        self.fallback_reason: str | None = None  # why int8 was asked for and not used
         if int8:
             try:
-                from rhymer.int8 import int8_dense
+                from rhymer.onnx_step import OnnxStep
 
-                self.layers = [int8_dense(m, b) for m, b in zip(mats, biases, strict=True)]
-                self.int8 = True
-            except (ImportError, RuntimeError, AttributeError):
-                pass  # no torch, or a torch without int8 CPU kernels: stay on float32
-        if not self.int8:
-            self.layers = [_dense(m, b) for m, b in zip(mats, biases, strict=True)]
+                self._onnx = OnnxStep(w, cfg, int8=True)
+            except Exception as err:  # noqa: BLE001 - onnxruntime's errors derive from Exception
+                # No onnxruntime, or a build without the int8 LSTM kernel: stay on numpy.
+                self.fallback_reason = f"{type(err).__name__}: {err}"
         self.head = _dense(w["head.weight"], w["head.bias"])
 
     @classmethod
@@ -100,6 +101,11 @@ class Sampler:
         weights = {k: v.detach().float().cpu().numpy() for k, v in model.state_dict().items()}
         return cls(weights, model.cfg, int8=int8)
 
+    @property
+    def int8(self) -> bool:
+        """Whether steps really run on onnxruntime's int8 kernels."""
+        return self._onnx is not None
+
     def zero_state(self, n: int) -> State:
         z = [np.zeros((n, self.n_hidden), np.float32) for _ in range(self.n_layers)]
         return z, [t.copy() for t in z]
@@ -107,6 +113,9 @@ class Sampler:
     def step(self, tok: np.ndarray, state: State) -> tuple[np.ndarray, State]:
         """Feed one token per row; return next-token logits and the new state."""
         hs, cs = state
+        if self._onnx is not None:
+            logits, new_h, new_c = self._onnx.step(tok, hs, cs)
+            return logits, (new_h, new_c)
         h = self.n_hidden
         new_h, new_c = [], []
         x = hs[0]
@@ -179,6 +188,17 @@ class Sampler:
         logprob = np.concatenate([lv[2] for lv in levels])[pick]
         return logits, (hs, cs), logprob
 
+    def step_draw(
+        self, tok: np.ndarray, state: State, u: np.ndarray, inv_t: float
+    ) -> tuple[np.ndarray, np.ndarray, State]:
+        """One step, then `draw` from the new logits: (next_tok, its log-prob, state)."""
+        if self._onnx is not None:
+            nxt, logp, hs, cs = self._onnx.step_draw(tok, state[0], state[1], u, inv_t)
+            return nxt, logp, (hs, cs)
+        logits, state = self.step(tok, state)
+        nxt, logp = draw(logits, u, inv_t)
+        return nxt, logp, state
+
     def continue_lines(
         self,
         logits: np.ndarray,
@@ -206,20 +226,9 @@ class Sampler:
         live_lp = np.zeros(n)  # log-prob so far of the rows still sampling
         inv_t = 1.0 / temperature
         allowed = None if first_banned is None else ~np.asarray(first_banned)[UNK + 1 :]
+        tok, lp = draw(logits, rng.random(n, dtype=np.float32), inv_t, allowed)
         for t in range(max_len):
-            shifted = logits - logits.max(axis=1, keepdims=True)
-            e = np.exp(shifted)
-            lse = np.log(e.sum(axis=1))
-            # UNK is token 0: leaving its column out of the weights bans it.
-            w = e[:, UNK + 1 :] if inv_t == 1.0 else np.exp(shifted[:, UNK + 1 :] * inv_t)
-            if t == 0 and allowed is not None:
-                w = w * allowed
-            # Inverse-CDF sampling: one uniform number per row instead of one per token.
-            cdf = np.cumsum(w, axis=1)
-            u = rng.random(len(rows)) * cdf[:, -1]
-            pos = (cdf <= u[:, None]).sum(axis=1)
-            tok = np.minimum(pos, cdf.shape[1] - 1) + (UNK + 1)
-            live_lp += shifted[np.arange(len(rows)), tok] - lse
+            live_lp += lp
             out[rows, t] = tok
             done = tok == newline
             if done.any():
@@ -233,11 +242,35 @@ class Sampler:
                 rows, tok, live_lp = rows[keep], tok[keep], live_lp[keep]
                 state = ([x[keep] for x in state[0]], [x[keep] for x in state[1]])
             if t + 1 < max_len:
-                logits, state = self.step(tok, state)
+                u = rng.random(len(rows), dtype=np.float32)
+                tok, lp, state = self.step_draw(tok, state, u, inv_t)
         else:
             logprob[rows] = live_lp  # rows that hit the cap keep what they scored so far
         tokens = [r[:k] for r, k in zip(out.tolist(), length.tolist(), strict=True)]
         return Sampled(tokens=tokens, logprob=logprob, ended=ended)
+
+
+def draw(
+    logits: np.ndarray, u: np.ndarray, inv_t: float, allowed: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """One token per row at temperature 1/inv_t, and its log-probability at temperature 1.
+
+    Inverse-CDF sampling with one uniform number per row (`u`, in [0, 1)). Token 0 (UNK) is
+    never drawn; `allowed` (a bool mask over tokens 1..V-1) can ban more. `rhymer.onnx_step`
+    runs the same draw inside its graph.
+
+    >>> draw(np.array([[9.0, 0.0, 0.0], [9.0, 0.0, 0.0]]), np.array([0.25, 0.75]), 1.0)[0]
+    array([1, 2])
+    """
+    logp = log_softmax(logits)
+    known = logp[:, UNK + 1 :]
+    w = np.exp((known - known.max(axis=1, keepdims=True)) * np.float32(inv_t))
+    if allowed is not None:
+        w *= allowed
+    cdf = np.cumsum(w, axis=1)
+    pos = (cdf <= (u * cdf[:, -1])[:, None]).sum(axis=1)
+    tok = np.minimum(pos, cdf.shape[1] - 1) + (UNK + 1)
+    return tok, logp[np.arange(len(tok)), tok]
 
 
 def log_softmax(logits: np.ndarray) -> np.ndarray:

@@ -104,8 +104,9 @@ class RhymerApp(App[None]):
 
 
 def _warm_up() -> None:
-    """Import torch and the engines off the UI thread, so the first click is quick."""
+    """Import torch, onnxruntime and the engines off the UI thread: the first click is quick."""
     import rhymer.generate  # noqa: F401
+    import rhymer.onnx_step  # noqa: F401
     import rhymer.train  # noqa: F401
 
 
