@@ -66,6 +66,32 @@ def env_line(env: dict[str, Any]) -> str:
     return "; ".join(parts)
 
 
+def _cpu_ticks() -> tuple[int, int] | None:
+    """(all ticks, stolen ticks) of all CPUs from /proc/stat, or None off Linux."""
+    try:
+        fields = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    except (OSError, ValueError):
+        return None
+    return sum(fields[:8]), fields[7] if len(fields) > 7 else 0
+
+
+@contextmanager
+def steal_share() -> Iterator[dict[str, float | None]]:
+    """The share of CPU time a hypervisor took from this VM while the block ran.
+
+    On a shared VM, stolen time makes a latency run slower without any load showing inside
+    the machine; a benchmark prints it beside its numbers. None where /proc/stat is missing.
+    """
+    out: dict[str, float | None] = {"steal": None}
+    before = _cpu_ticks()
+    try:
+        yield out
+    finally:
+        after = _cpu_ticks()
+        if before and after and after[0] > before[0]:
+            out["steal"] = (after[1] - before[1]) / (after[0] - before[0])
+
+
 def percentile(values: Sequence[float], q: float) -> float:
     """The q-th percentile (0..100) by linear interpolation."""
     data = sorted(values)

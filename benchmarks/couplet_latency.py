@@ -3,8 +3,9 @@
 In-process: a CoupletMaker per engine (loaded once, as the TUI and `rhymer serve` hold it),
 then N couplets from random corpus seed words, K candidates per line, timed one by one; the
 LSTM engine's own share (sampling both lines' candidates) is timed apart. The LSTM runs twice:
-on float32 numpy (what one-shot `rhymer couplet` uses, so it never imports torch) and with
-int8 matmuls through torch (what the TUI uses). Cold start: the wall time of a fresh
+on float32 numpy (what one-shot `rhymer couplet` uses: it never imports torch or onnxruntime)
+and on int8 LSTM kernels in onnxruntime (what the TUI uses); both also report their held-out
+bits/char, the price of int8. Cold start: the wall time of a fresh
 `python -m rhymer couplet` process until it exits, with a stage-by-stage breakdown taken in
 another fresh process. Targets: LSTM p50 <= 50 ms for a 2x256 model with 16
 candidates per line (<= 150 ms for the shipped model whatever its size), Markov p50 <= 20 ms,
@@ -27,6 +28,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from benchmarks._common import (
     DEFAULT_CORPUS,
     DEFAULT_MODEL,
@@ -39,6 +42,7 @@ from benchmarks._common import (
     progress,
     set_threads,
     show,
+    steal_share,
     write_json,
 )
 
@@ -100,7 +104,8 @@ def in_process(
 
     maker = maker_for(model_dir, engine, int8)
     if int8 and not getattr(maker.engine, "int8", False):
-        raise RuntimeError("this torch has no int8 CPU kernels")
+        reason = maker.engine.sampler.fallback_reason  # type: ignore[attr-defined]
+        raise RuntimeError(f"no int8 sampling here ({reason})")
     for i in range(3):  # warm caches and the allocator
         maker.make(None, k=k, rng_seed=10_000 + i)
     total, engine_ms, words = [], [], []
@@ -115,17 +120,51 @@ def in_process(
 
     maker.engine.lines_ending_in = timed  # type: ignore[method-assign]
     try:
-        for i in range(n):
-            calls = len(engine_ms)
-            start = time.perf_counter()
-            couplet = maker.make(None, k=k, rng_seed=i)
-            total.append((time.perf_counter() - start) * 1000)
-            words.append(couplet.words)
-            del engine_ms[calls + 1 :]  # a retry with another partner counts in the total only
-            bar(1)
+        with steal_share() as stolen:
+            for i in range(n):
+                calls = len(engine_ms)
+                start = time.perf_counter()
+                couplet = maker.make(None, k=k, rng_seed=i)
+                total.append((time.perf_counter() - start) * 1000)
+                words.append(couplet.words)
+                del engine_ms[calls + 1 :]  # a retry with another partner counts in the total
+                bar(1)
     finally:
         del maker.engine.lines_ending_in
-    return {"total_ms": total, "engine_ms": engine_ms, "words": words}
+    out = {"total_ms": total, "engine_ms": engine_ms, "words": words, **stolen}
+    if engine == "lstm":
+        sampler = maker.engine.sampler  # type: ignore[attr-defined]
+        out["heldout_bpc"] = heldout_bpc(sampler, model_dir)
+    return out
+
+
+def heldout_bpc(sampler: Any, model_dir: Path, tracks: int = 32) -> float:
+    """Bits/char of the sampler's own step on the model's held-out text (reversed, as trained).
+
+    The text is cut into `tracks` rows stepped side by side with the state carried, as
+    `rhymer train` scores it (float32 numpy gives the model's own `heldout_bpc`): the quality
+    side of a faster runtime, measured with exactly the code that samples couplets.
+    """
+    from rhymer.config import Vocab
+    from rhymer.corpus import heldout_split, read_corpus
+    from rhymer.sampler import log_softmax
+    from rhymer.store import read_config
+
+    config = read_config(model_dir)
+    corpus = ROOT / "corpora" / config.get("corpus", "")
+    if not corpus.is_file():
+        return float("nan")
+    _, held = heldout_split(read_corpus(corpus))
+    text = ("\n".join(held) + "\n")[::-1]
+    ids = np.asarray(Vocab(config["model"]["chars"]).encode(text), dtype=np.intp)
+    width = (len(ids) - 1) // tracks
+    x = ids[: width * tracks].reshape(tracks, width)
+    y = ids[1 : width * tracks + 1].reshape(tracks, width)
+    state, nats = sampler.zero_state(tracks), 0.0
+    for t in range(width):
+        logits, state = sampler.step(x[:, t], state)
+        nats -= float(log_softmax(logits)[np.arange(tracks), y[:, t]].sum())
+    return nats / (width * tracks) / np.log(2)
 
 
 def cold_start(model_dir: Path, engine: str, runs: int, seed: str) -> list[float]:
@@ -196,6 +235,7 @@ def run(
 
 def rows_for(out: dict[str, Any]) -> tuple[list[str], list[list[Any]]]:
     cols = ["engine", "couplet p50", "couplet p95", "engine p50", "cold start", "target p50"]
+    cols += ["held-out bpc", "CPU stolen"]
     rows = []
     for engine in ("lstm", "lstm-int8", "markov"):
         if engine not in out:
@@ -206,9 +246,11 @@ def rows_for(out: dict[str, Any]) -> tuple[list[str], list[list[Any]]]:
         target = (50 if out["lstm_size"] == "2x256" else 150) if lstm else 20
         label = {
             "lstm": f"lstm {out['lstm_size']} float32 (CLI)",
-            "lstm-int8": f"lstm {out['lstm_size']} int8 (TUI)",
+            "lstm-int8": f"lstm {out['lstm_size']} int8 onnxruntime (TUI)",
         }.get(engine, engine)
         cold = f"{median(r['cold_s']):.2f} s" if "cold_s" in r else "-"
+        bpc = f"{r['heldout_bpc']:.4f}" if "heldout_bpc" in r else "-"
+        steal = "-" if r.get("steal") is None else f"{100 * r['steal']:.0f}%"
         rows.append(
             [
                 label,
@@ -217,6 +259,8 @@ def rows_for(out: dict[str, Any]) -> tuple[list[str], list[list[Any]]]:
                 f"{percentile(r['engine_ms'], 50):.1f} ms",
                 cold,
                 f"<= {target} ms " + ("ok" if p50 <= target else "MISSED"),
+                bpc,
+                steal,
             ]
         )
     return cols, rows
@@ -227,7 +271,8 @@ def report(out: dict[str, Any], as_markdown: bool = False) -> None:
     caption = (
         f"{out['model']}, K={out['k']} candidates per line, "
         f"{len(out['lstm']['total_ms']) if 'lstm' in out else 0} couplets; cold start target "
-        f"<= 3 s; {env_line(out['env'])}"
+        f"<= 3 s; held-out bpc: the sampler's own step over the model's held-out text; CPU "
+        f"stolen: the hypervisor's share of CPU time during the row; {env_line(out['env'])}"
     )
     show("Couplet latency", cols, rows, caption)
     st = out["stages"]
