@@ -22,6 +22,7 @@ from rhymer.text import last_word
 MAX_TEMPERATURE = 5.0
 TOP_PARTNERS = 8  # choose among the most frequent partners, weighted by frequency
 BALANCE_WEIGHT = 1.0  # nats/char traded for a fully unbalanced syllable count
+PARTNER_CACHE = 4096  # seed words whose partner lists a maker keeps
 
 
 @dataclass
@@ -71,13 +72,18 @@ class CoupletMaker:
         self.index = index or lexicon.rhyme_index()
         self._rhymable: list[str] | None = None
         self._cum_weights: list[float] = []
+        self._partners: dict[str, tuple[tuple[str, str], ...]] = {}
 
     def partners(self, seed: str) -> list[tuple[str, str]]:
         """(word, level) rhyme partners that end corpus lines, best first.
 
         Strict CMUdict rhymes come first, then other perfect, multi-syllable and slant rhymes;
-        within a level, words that end more corpus lines come first.
+        within a level, words that end more corpus lines come first. Cached per seed: a
+        couplet asks twice (choosing a random seed, then its partner), the TUI many times.
         """
+        cached = self._partners.get(seed)
+        if cached is not None:
+            return list(cached)
         found = self.index.partners(seed)
         ends = self.lexicon.end_counts
         out: list[tuple[str, str]] = []
@@ -86,6 +92,9 @@ class CoupletMaker:
             if level == "perfect":
                 words.sort(key=lambda w: not self.index.is_rhyme(seed, w))
             out.extend((w, level) for w in words)
+        if len(self._partners) >= PARTNER_CACHE:
+            self._partners.clear()
+        self._partners[seed] = tuple(out)
         return out
 
     def random_seed(self, rng: random.Random) -> str:
