@@ -197,7 +197,8 @@ def couplet(
         if i:
             console.print()
         if len(row) == 1:
-            console.print("\n".join(row[0].lines), markup=False, highlight=False)
+            # soft_wrap: a long line stays one line (the terminal may fold it, rich must not).
+            console.print("\n".join(row[0].lines), markup=False, highlight=False, soft_wrap=True)
             continue
         table = Table(show_header=True, box=None, padding=(0, 3))
         for c in row:

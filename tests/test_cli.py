@@ -29,6 +29,19 @@ def test_couplet_prints_two_rhyming_lines(tiny_model: Path, capsys) -> None:
     assert is_rhyme("night", last_word(lines[1]))
 
 
+def test_a_long_line_is_printed_as_one_line(
+    tiny_model: Path, capsys, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import rhymer.generate
+    from rhymer.couplet import Couplet
+
+    long = " ".join(["and the long night"] * 12)  # 215 characters, wider than any terminal
+    couplet = Couplet((long, "a short line in the light"), ("night", "light"), "perfect", 0, "lstm")
+    monkeypatch.setattr(rhymer.generate, "make_couplets", lambda *a, **k: [[couplet]])
+    code, out, _ = run(["couplet", "--model", str(tiny_model), "--seed", "night"], capsys)
+    assert code == 0 and out.splitlines() == [long, "a short line in the light"]
+
+
 def test_couplet_json_count_and_rng_seed(tiny_model: Path, capsys) -> None:
     args = ["couplet", "--model", str(tiny_model), "--count", "3", "--json", "--rng-seed", "4"]
     code, out, _ = run(args, capsys)
