@@ -3,9 +3,9 @@
 In-process: a CoupletMaker per engine (loaded once, as the TUI and `rhymer serve` hold it),
 then N couplets from random corpus seed words, K candidates per line, timed one by one; the
 LSTM engine's own share (sampling both lines' candidates) is timed apart. The LSTM runs twice:
-on float32 numpy (what one-shot `rhymer couplet` uses: it never imports torch or onnxruntime)
-and on int8 LSTM kernels in onnxruntime (what the TUI uses); both also report their held-out
-bits/char, the price of int8. Cold start: the wall time of a fresh
+on int8 LSTM kernels in onnxruntime (what the CLI, the app and `compare` use) and on float32
+numpy (the fallback without onnxruntime); both also report their held-out bits/char, the
+price of int8. Cold start: the wall time of a fresh
 `python -m rhymer couplet` process until it exits, with a stage-by-stage breakdown taken in
 another fresh process. Targets: LSTM p50 <= 50 ms for a 2x256 model with 16
 candidates per line (<= 150 ms for the shipped model whatever its size), Markov p50 <= 20 ms,
@@ -60,6 +60,7 @@ t.append(("load lexicon, rhyme index, LSTM", time.perf_counter()))
 maker.make(sys.argv[2], k=16)
 t.append(("first couplet", time.perf_counter()))
 t.append(("(torch imported: %s)" % ("torch" in sys.modules), t[-1][1]))
+t.append(("(onnxruntime imported: %s)" % ("onnxruntime" in sys.modules), t[-1][1]))
 print(json.dumps([(b[0], b[1] - a[1]) for a, b in zip(t, t[1:])]))
 """
 _EXTRA = r"""
@@ -103,7 +104,7 @@ def in_process(
     from rhymer.generate import maker_for
 
     maker = maker_for(model_dir, engine, int8)
-    if int8 and not getattr(maker.engine, "int8", False):
+    if engine == "lstm" and int8 and not maker.engine.int8:  # type: ignore[attr-defined]
         reason = maker.engine.sampler.fallback_reason  # type: ignore[attr-defined]
         raise RuntimeError(f"no int8 sampling here ({reason})")
     for i in range(3):  # warm caches and the allocator
@@ -222,10 +223,10 @@ def run(
         folder = ensure_markov(model_dir, corpus, Path(tmp)) if "markov" in engines else model_dir
         with progress("couplets", n * len(engines) + len(engines) * cold_runs + 1) as bar:
             for engine in engines:
-                name, int8 = engine.removesuffix("-int8"), engine.endswith("-int8")
-                out[engine] = in_process(folder, name, n, k, bar, int8)
+                name, fp32 = engine.removesuffix("-fp32"), engine.endswith("-fp32")
+                out[engine] = in_process(folder, name, n, k, bar, int8=not fp32)
             for engine in engines:
-                if not engine.endswith("-int8"):
+                if not engine.endswith("-fp32"):
                     out[engine]["cold_s"] = cold_start(folder, engine, cold_runs, seed)
                 bar(cold_runs)
             out["stages"] = stages(folder, seed)
@@ -237,7 +238,7 @@ def rows_for(out: dict[str, Any]) -> tuple[list[str], list[list[Any]]]:
     cols = ["engine", "couplet p50", "couplet p95", "engine p50", "cold start", "target p50"]
     cols += ["held-out bpc", "CPU stolen"]
     rows = []
-    for engine in ("lstm", "lstm-int8", "markov"):
+    for engine in ("lstm", "lstm-fp32", "markov"):
         if engine not in out:
             continue
         r = out[engine]
@@ -245,8 +246,8 @@ def rows_for(out: dict[str, Any]) -> tuple[list[str], list[list[Any]]]:
         lstm = engine.startswith("lstm")
         target = (50 if out["lstm_size"] == "2x256" else 150) if lstm else 20
         label = {
-            "lstm": f"lstm {out['lstm_size']} float32 (CLI)",
-            "lstm-int8": f"lstm {out['lstm_size']} int8 onnxruntime (TUI)",
+            "lstm": f"lstm {out['lstm_size']} int8 onnxruntime (CLI, app)",
+            "lstm-fp32": f"lstm {out['lstm_size']} float32 numpy (fallback)",
         }.get(engine, engine)
         cold = f"{median(r['cold_s']):.2f} s" if "cold_s" in r else "-"
         bpc = f"{r['heldout_bpc']:.4f}" if "heldout_bpc" in r else "-"
@@ -292,7 +293,7 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("-n", type=int, default=60, help="couplets per engine")
     p.add_argument("-k", type=int, default=16, help="candidates per line")
     p.add_argument("--cold-runs", type=int, default=3)
-    p.add_argument("--engines", default="lstm,lstm-int8,markov")
+    p.add_argument("--engines", default="lstm,lstm-fp32,markov")
     p.add_argument("--seed", default="night", help="seed word of the cold-start couplet")
     p.add_argument("--threads", type=int, default=None, help="torch threads (default: all)")
     p.add_argument("--quick", action="store_true", help="10 couplets, one cold start")

@@ -44,7 +44,7 @@ ENGINE_NAMES = ("lstm", "markov")
 def load_engine(name: str, model_dir: Path, *, int8: bool = False) -> Engine:
     """Load the named engine from a model folder (implementations are imported on demand).
 
-    `int8` asks the LSTM for onnxruntime's int8 kernels (faster couplets, slower start); the
+    `int8` asks the LSTM for onnxruntime's int8 kernels (what `rhymer.generate` uses); the
     Markov chain has no such option and ignores it.
     """
     if name == "lstm":

@@ -6,10 +6,10 @@ cache), plus a fixed overhead per array operation. So the weights are laid out o
 step: the first layer's input projection is folded into the embedding (a row lookup instead of
 a matmul), layers above multiply [input, h] by one stacked matrix, and the gates are reordered
 (i, f, o, g) with the sigmoid gates' rows halved, so one tanh call serves all four gates
-(sigmoid(x) = (1 + tanh(x / 2)) / 2). Optionally (`int8=True`) each step and its draw run in
-onnxruntime on int8 LSTM kernels (`rhymer.onnx_step`), for long-lived processes that can
-afford importing it. Priming shares common prefixes, sampling draws one uniform number per
-row, and rows that have ended their line drop out of the batch.
+(sigmoid(x) = (1 + tanh(x / 2)) / 2). With `int8=True` (what `rhymer.generate` asks for) each
+step and its draw run in onnxruntime on int8 LSTM kernels instead (`rhymer.onnx_step`); this
+numpy step stays the fallback and the reference. Priming shares common prefixes, sampling
+draws one uniform number per row, and rows that have ended their line drop out of the batch.
 """
 
 from __future__ import annotations

@@ -259,7 +259,6 @@ class RhymeScreen(Screen[None]):
                 k=k,
                 temperature=t,
                 rng_seed=self.app.rng_seed + request,
-                int8=True,  # a long-lived app: importing onnxruntime once pays off
             )
         except RhymerError as exc:
             self.post_message(self.Failed(request, str(exc)))
