@@ -189,8 +189,9 @@ def test_onnx_draw_matches_the_numpy_draw(temperature: float) -> None:
     assert np.allclose(got_lp[same], want_lp[same], atol=1e-5)
 
 
-def test_int8_sampler_stays_close_to_float32() -> None:
-    model = make_model(layers=2, seed=8)
+@pytest.mark.parametrize("layers", [1, 2, 3])
+def test_int8_sampler_stays_close_to_float32(layers: int) -> None:
+    model = make_model(layers=layers, seed=8)
     exact, fast = Sampler.from_model(model), Sampler.from_model(model, int8=True)
     assert fast.int8 and not exact.int8, fast.fallback_reason
     seqs = [[NEWLINE, 2, 3, 4, 5, 6], [NEWLINE, 7, 8, 9]]
