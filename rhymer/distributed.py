@@ -137,7 +137,12 @@ def wrap(model: torch.nn.Module, ctx: DistContext, device: torch.device) -> torc
 
 
 def teardown(ctx: DistContext) -> None:
-    """End the process group if this process started it."""
+    """End the process group if this process started it, once every rank has got here.
+
+    Without the barrier a rank could tear gloo down while its peer was still finishing, and
+    one CI run saw a worker abort ("terminate called without an active exception").
+    """
     if ctx.owns_group and dist.is_initialized():
+        dist.barrier()
         dist.destroy_process_group()
         ctx.owns_group = False

@@ -682,6 +682,7 @@ class Trainer:
             if previous is not None:
                 signal.signal(signal.SIGTERM, previous)
         self.save_checkpoint()
+        del net  # DDP's reducer must go before its process group does
         distributed.teardown(ctx)
         return {
             "best_bpc": self.best_bpc,
