@@ -150,14 +150,14 @@ def heldout_bpc(sampler: Any, model_dir: Path, tracks: int = 32) -> float:
     from rhymer.corpus import heldout_split, read_corpus
     from rhymer.sampler import log_softmax
     from rhymer.store import read_config
+    from rhymer.train import reversed_stream
 
     config = read_config(model_dir)
     corpus = ROOT / "corpora" / config.get("corpus", "")
     if not corpus.is_file():
         return float("nan")
     _, held = heldout_split(read_corpus(corpus))
-    text = ("\n".join(held) + "\n")[::-1]
-    ids = np.asarray(Vocab(config["model"]["chars"]).encode(text), dtype=np.intp)
+    ids = np.asarray(Vocab(config["model"]["chars"]).encode(reversed_stream(held)), np.intp)
     width = (len(ids) - 1) // tracks
     x = ids[: width * tracks].reshape(tracks, width)
     y = ids[1 : width * tracks + 1].reshape(tracks, width)

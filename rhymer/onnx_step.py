@@ -22,8 +22,9 @@ from onnx import TensorProto, helper, numpy_helper
 
 from rhymer.config import ModelConfig
 
-IR_VERSION = 8  # opset 17 needs IR 8; pinned so an older onnxruntime can load what a newer
-OPSET = 17  # onnx writes
+# Pinned, so an older onnxruntime can load what a newer onnx writes (opset 17 needs IR 8).
+IR_VERSION = 8
+OPSET = 17
 
 
 def _onnx_gates(w: np.ndarray) -> np.ndarray:
